@@ -1,0 +1,629 @@
+// The set of Quadlet files one host gets, built from the list of services the topology places on
+// it. Pure: spec in, { file name → content } out (paths relative to ~/.config/containers/systemd).
+//
+// Decisions (why):
+// - Every service uses `Network=host`, bound to the host's private address. A rootless bridge +
+//   PublishPort hides the client address (rootlessport), which breaks pg_hba/Redis rules by source
+//   address and nginx rate limits; and from a rootless bridge the host's own private address is
+//   not reliably reachable (pasta copies it into the namespace), so app containers could not reach
+//   a database on the same host. `senex.network` is still rendered (one per host) for services a
+//   spec opts into with `network: "senex"`; those get `PublishPort=` on the private address.
+// - Start order follows the seeds: postgres → pgbouncer → redis → migrate (once per image) →
+//   collectstatic → daphne → celery worker → celery beat; nginx is independent. Dependencies are
+//   only written between units on the same host (a unit naming a service on another host would
+//   make systemd fail it); cross-host readiness is the deployment's health gate.
+// - `migrate` is a oneshot whose stamp file carries the image digest: it runs when a new image
+//   arrives (its content changes, so the apply restarts it) and is skipped on reboots and on later
+//   starts with the same image (`ConditionPathExists=!stamp` skips without failing dependents).
+// - Celery workers get `StopTimeout=` (podman's own stop wait, default 10 s) AND `TimeoutStopSec=`
+//   (systemd's) long enough to finish an order task after SIGTERM (Celery's warm shutdown).
+// - Resource limits are optional and omitted when unset: the test hosts have no cgroup
+//   controllers, a real VPS does. Podman 5.4 Quadlet has no Memory= key, so memory/cpus go
+//   through PodmanArgs.
+
+import { createHash } from "node:crypto";
+import { quadletServiceName, renderQuadlet, type ContainerSection, type QuadletFile, type SecretRef, type ServiceSection, type UnitSection } from "./quadlet";
+
+/** Optional per-container resource limits; omit on hosts without cgroup controllers. */
+export interface ResourceLimits {
+  /** Memory limit in podman syntax, e.g. `512m`, `2g`. */
+  readonly memory?: string;
+  /** CPU quota, e.g. 1.5. */
+  readonly cpus?: number;
+  /** Maximum number of processes. */
+  readonly pids?: number;
+}
+
+/** What the Django/Daphne/Celery containers share. */
+export interface AppRuntime {
+  /** App image reference; pin by digest (`…@sha256:…`) in production so `migrate` runs once per image. */
+  readonly image: string;
+  /** Host path of the non-secret env file (rendered by render/appenv.ts). */
+  readonly envFile: string;
+  /** Podman secrets for the app (from render/appenv.ts `appSecretRefs`). */
+  readonly secrets: readonly SecretRef[];
+  /** ASGI application path for daphne, e.g. `senextrader.asgi:application`. */
+  readonly asgiApplication: string;
+  /** Celery app name for `celery -A`, e.g. `senextrader`. */
+  readonly celeryApp: string;
+  /** Command that runs Django management commands, e.g. `["python3", "manage.py"]`. */
+  readonly manage: readonly string[];
+  /** Health endpoint path served by the app, e.g. `/health/`. */
+  readonly healthPath: string;
+}
+
+interface ServiceCommon {
+  /** Optional limits; see {@link ResourceLimits}. */
+  readonly limits?: ResourceLimits;
+  /** `host` (default) or the host's `senex` bridge network. */
+  readonly network?: "host" | "senex";
+  /** Replaces the kind's default secrets when given. */
+  readonly secrets?: readonly SecretRef[];
+}
+
+interface ImageService extends ServiceCommon {
+  /** Image reference (pinned by digest in production). */
+  readonly image: string;
+}
+
+/** One service placed on a host. Ports are fixed per kind (ARCHITECTURE.md), daphne's are listed. */
+export type HostService =
+  | (ImageService & { readonly kind: "postgres" })
+  | (ImageService & { readonly kind: "pgbouncer" })
+  | (ImageService & { readonly kind: "redis"; /** broker 6379 (noeviction) or cache 6380 (allkeys-lru). */ readonly role: "broker" | "cache" })
+  | (ImageService & { readonly kind: "sentinel" })
+  | (ServiceCommon & { readonly kind: "migrate"; readonly app: AppRuntime })
+  | (ServiceCommon & { readonly kind: "collectstatic"; readonly app: AppRuntime })
+  | (ServiceCommon & { readonly kind: "daphne"; readonly app: AppRuntime; /** One instance per port, 8001…. */ readonly ports: readonly number[] })
+  | (ServiceCommon & {
+      readonly kind: "celery-worker";
+      readonly app: AppRuntime;
+      /** Worker processes (default: celery's, one per CPU). */
+      readonly concurrency?: number;
+      /** Seconds a stopping worker may take to finish its current task (default 600). */
+      readonly stopTimeoutSec?: number;
+    })
+  | (ServiceCommon & { readonly kind: "celery-beat"; readonly app: AppRuntime; /** Celery beat scheduler class (default: file schedule in a volume). */ readonly scheduler?: string })
+  | (ImageService & { readonly kind: "nginx" })
+  | (ImageService & { readonly kind: "node-exporter" })
+  | (ImageService & { readonly kind: "postgres-exporter" })
+  | (ImageService & { readonly kind: "redis-exporter"; readonly role: "broker" | "cache" })
+  | (ImageService & { readonly kind: "prometheus" })
+  | (ImageService & { readonly kind: "alertmanager" })
+  | (ImageService & { readonly kind: "grafana"; /** Public URL Grafana is served under, e.g. `https://example.com/grafana/`. */ readonly rootUrl: string })
+  | (ImageService & { readonly kind: "loki" })
+  | (ImageService & { readonly kind: "alloy" });
+
+export type HostServiceKind = HostService["kind"];
+
+/** Everything needed to render one host's Quadlet files. */
+export interface HostQuadletSpec {
+  /** Host name, used in descriptions. */
+  readonly host: string;
+  /** Private address services bind to (never the public one). */
+  readonly privateAddress: string;
+  /** Host directory holding per-service config dirs (`<configRoot>/<service>/`), written by the host-files provider. */
+  readonly configRoot: string;
+  /** Host directory for state the units keep (migration stamps, TLS material, ACME webroot). */
+  readonly stateRoot: string;
+  /** Subnet of `senex.network` (podman picks one when unset). */
+  readonly networkSubnet?: string;
+  /** Registry auth file on the host; when set, images are pulled through `.image` units using it. */
+  readonly registryAuthFile?: string;
+  /** The services on this host. */
+  readonly services: readonly HostService[];
+}
+
+/** Ports each kind listens on (on the private address unless noted). */
+export function servicePorts(service: HostService): number[] {
+  switch (service.kind) {
+    case "postgres": return [5432];
+    case "pgbouncer": return [6432];
+    case "redis": return [service.role === "broker" ? 6379 : 6380];
+    case "sentinel": return [26379];
+    case "daphne": return [...service.ports];
+    case "migrate":
+    case "collectstatic":
+    case "celery-worker":
+    case "celery-beat": return [];
+    case "nginx": return [80, 443];
+    case "node-exporter": return [9100];
+    case "postgres-exporter": return [9187];
+    case "redis-exporter": return [service.role === "broker" ? 9121 : 9122];
+    case "prometheus": return [9090];
+    case "alertmanager": return [9093];
+    case "grafana": return [3000];
+    case "loki": return [3100];
+    case "alloy": return [12345];
+    default: {
+      const never: never = service;
+      throw new Error(`unknown service ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Unit base name of a service instance (file `<base>.container`, unit `<base>.service`). */
+function baseNames(service: HostService): string[] {
+  switch (service.kind) {
+    case "redis": return [`senex-redis-${service.role}`];
+    case "redis-exporter": return [`senex-redis-exporter-${service.role}`];
+    case "daphne": return service.ports.map((port) => `senex-daphne-${port}`);
+    default: return [`senex-${service.kind}`];
+  }
+}
+
+/** The key that makes `migrate` run once per image: the digest when pinned, else a hash of the reference. */
+export function imageKey(image: string): string {
+  const digest = /@sha256:([0-9a-f]{64})$/.exec(image);
+  return digest ? digest[1]!.slice(0, 16) : createHash("sha256").update(image).digest("hex").slice(0, 16);
+}
+
+const NETWORK_FILE = "senex.network";
+const STATIC_VOLUME = "senex-static.volume";
+const CONTAINER_CONFIG = "/etc/senex";
+
+function volumeFile(name: string): string {
+  return `${name}.volume`;
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A health check for redis-like servers: the password comes from the mounted secret, never the command line. */
+function redisPing(address: string, port: number, passwordFile: string | undefined): string {
+  const ping = ["redis-cli", "--no-auth-warning", "-h", address, "-p", String(port), "ping"].map(shellQuote).join(" ");
+  return passwordFile ? `REDISCLI_AUTH=$(cat ${shellQuote(passwordFile)}) ${ping} | grep -qx PONG` : `${ping} | grep -qx PONG`;
+}
+
+function secretPath(refs: readonly SecretRef[], name: string): string | undefined {
+  const ref = refs.find((r) => r.name === name && r.type === "mount");
+  if (!ref || ref.type !== "mount") return undefined;
+  return ref.target ?? `/run/secrets/${name}`;
+}
+
+interface Built {
+  readonly base: string;
+  readonly file: QuadletFile;
+}
+
+interface Context {
+  readonly spec: HostQuadletSpec;
+  /** Unit names present on this host, by kind (for same-host dependencies). */
+  readonly present: ReadonlyMap<HostServiceKind | `redis-${"broker" | "cache"}`, readonly string[]>;
+  readonly images: Map<string, string>;
+}
+
+function unitsOf(ctx: Context, ...kinds: (HostServiceKind | `redis-${"broker" | "cache"}`)[]): string[] {
+  return kinds.flatMap((kind) => ctx.present.get(kind) ?? []);
+}
+
+function imageRef(ctx: Context, image: string): string {
+  if (!ctx.spec.registryAuthFile) return image;
+  const base = `senex-image-${createHash("sha256").update(image).digest("hex").slice(0, 12)}`;
+  ctx.images.set(base, image);
+  return `${base}.image`;
+}
+
+const LONG_RUNNING: ServiceSection = { Restart: "always", RestartSec: 5, TimeoutStartSec: 300 };
+const DEFAULT_WORKER_STOP_SEC = 600;
+
+function limitsArgs(limits: ResourceLimits | undefined): Pick<ContainerSection, "PidsLimit" | "PodmanArgs"> {
+  const args: string[] = [];
+  if (limits?.memory !== undefined) args.push(`--memory=${limits.memory}`);
+  if (limits?.cpus !== undefined) args.push(`--cpus=${limits.cpus}`);
+  return { PidsLimit: limits?.pids, PodmanArgs: args.length > 0 ? args : undefined };
+}
+
+function networking(ctx: Context, service: HostService, ports: readonly number[]): Pick<ContainerSection, "Network" | "PublishPort"> {
+  if ((service.network ?? "host") === "host") return { Network: ["host"] };
+  return { Network: [NETWORK_FILE], PublishPort: ports.map((port) => `${ctx.spec.privateAddress}:${port}:${port}`) };
+}
+
+function configMount(ctx: Context, dir: string, mode: "ro" | "rw"): string {
+  return `${ctx.spec.configRoot}/${dir}:${CONTAINER_CONFIG}/${dir}:${mode}`;
+}
+
+function appContainer(ctx: Context, service: Extract<HostService, { app: AppRuntime }>, name: string, exec: readonly string[], extra: Partial<ContainerSection> = {}): ContainerSection {
+  return {
+    Image: imageRef(ctx, service.app.image),
+    ContainerName: name,
+    ...networking(ctx, service, []),
+    EnvironmentFile: [service.app.envFile],
+    Secret: service.secrets ?? service.app.secrets,
+    Exec: exec,
+    NoNewPrivileges: true,
+    AutoUpdate: undefined,
+    ...limitsArgs(service.limits),
+    ...extra,
+  };
+}
+
+function deps(requires: readonly string[], wants: readonly string[], afterOnly: readonly string[] = []): Pick<UnitSection, "Requires" | "Wants" | "After"> {
+  const after = [...new Set([...requires, ...wants, ...afterOnly])];
+  return {
+    Requires: requires.length > 0 ? requires : undefined,
+    Wants: wants.length > 0 ? wants : undefined,
+    After: after.length > 0 ? after : undefined,
+  };
+}
+
+const INSTALL = { WantedBy: ["default.target"] } as const;
+
+function buildService(ctx: Context, service: HostService): Built[] {
+  const address = ctx.spec.privateAddress;
+  const desc = (what: string) => `senex ${what} on ${ctx.spec.host}`;
+  const container = (base: string, unit: UnitSection, c: ContainerSection, svc: ServiceSection = LONG_RUNNING): Built => ({
+    base,
+    file: { kind: "container", unit, container: c, service: svc, install: INSTALL },
+  });
+  const image = "image" in service ? imageRef(ctx, service.image) : "";
+  const common = (ports: readonly number[], secrets: readonly SecretRef[]): Pick<ContainerSection, "Network" | "PublishPort" | "Secret" | "PidsLimit" | "PodmanArgs" | "NoNewPrivileges"> => ({
+    ...networking(ctx, service, ports),
+    Secret: service.secrets ?? secrets,
+    NoNewPrivileges: true,
+    ...limitsArgs(service.limits),
+  });
+  const [base] = baseNames(service);
+
+  switch (service.kind) {
+    case "postgres":
+      return [
+        container(base!, { Description: desc("PostgreSQL"), ...deps([], []) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([5432], [{ name: "senex-db-replication-password", type: "mount", mode: "0400" }]),
+          Volume: [`${volumeFile("senex-postgres-data")}:/var/lib/postgresql/data`, configMount(ctx, "postgres", "ro")],
+          Exec: ["postgres", "-c", `config_file=${CONTAINER_CONFIG}/postgres/postgresql.conf`],
+          HealthCmd: `pg_isready -q -h ${address} -p 5432`,
+          HealthInterval: "10s",
+          HealthTimeout: "5s",
+          HealthRetries: 5,
+          HealthStartPeriod: "30s",
+          Notify: "healthy",
+          // PostgreSQL's smart shutdown waits for clients; fast shutdown (SIGINT) is what systemd should ask for.
+          StopSignal: "SIGINT",
+          StopTimeout: 90,
+        }, { ...LONG_RUNNING, TimeoutStopSec: 120 }),
+      ];
+    case "pgbouncer":
+      return [
+        container(base!, { Description: desc("PgBouncer"), ...deps(unitsOf(ctx, "postgres"), []) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([6432], [{ name: "senex-db-pgbouncer-password", type: "mount", mode: "0400" }]),
+          Volume: [configMount(ctx, "pgbouncer", "ro")],
+          Exec: ["pgbouncer", `${CONTAINER_CONFIG}/pgbouncer/pgbouncer.ini`],
+          HealthCmd: `pg_isready -q -h ${address} -p 6432`,
+          HealthInterval: "10s",
+          HealthRetries: 5,
+          Notify: "healthy",
+        }),
+      ];
+    case "redis": {
+      const port = servicePorts(service)[0]!;
+      const secrets = service.secrets ?? [{ name: "senex-redis-password", type: "mount", mode: "0400" } as const];
+      return [
+        container(base!, { Description: desc(`Redis (${service.role})`), ...deps([], unitsOf(ctx, "postgres")) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([port], secrets),
+          // Redis rewrites its own config on failover (replicaof), so the config dir is writable.
+          Volume: [`${volumeFile(`${base}-data`)}:/data`, configMount(ctx, `redis-${service.role}`, "rw")],
+          Exec: ["redis-server", `${CONTAINER_CONFIG}/redis-${service.role}/redis.conf`],
+          HealthCmd: redisPing(address, port, secretPath(secrets, "senex-redis-password")),
+          HealthInterval: "10s",
+          HealthRetries: 5,
+          Notify: "healthy",
+        }),
+      ];
+    }
+    case "sentinel": {
+      const secrets = service.secrets ?? [{ name: "senex-redis-password", type: "mount", mode: "0400" } as const];
+      return [
+        container(base!, { Description: desc("Redis Sentinel"), ...deps([], unitsOf(ctx, "redis-broker", "redis-cache")) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([26379], secrets),
+          // Sentinel rewrites sentinel.conf (seeded once): writable.
+          Volume: [configMount(ctx, "redis-sentinel", "rw")],
+          Exec: ["redis-server", `${CONTAINER_CONFIG}/redis-sentinel/sentinel.conf`, "--sentinel"],
+          HealthCmd: redisPing(address, 26379, undefined),
+          HealthInterval: "10s",
+          HealthRetries: 5,
+          Notify: "healthy",
+        }),
+      ];
+    }
+    case "migrate": {
+      const stamp = `${ctx.spec.stateRoot}/migrations/migrated-${imageKey(service.app.image)}`;
+      return [
+        container(
+          base!,
+          {
+            Description: desc(`Django migrations for image ${imageKey(service.app.image)}`),
+            ...deps(unitsOf(ctx, "postgres"), unitsOf(ctx, "pgbouncer")),
+            ConditionPathExists: [`!${stamp}`],
+          },
+          appContainer(ctx, service, base!, [...service.app.manage, "migrate", "--noinput"]),
+          {
+            Type: "oneshot",
+            RemainAfterExit: true,
+            TimeoutStartSec: 1800,
+            ExecStartPre: [["/usr/bin/mkdir", "-p", `${ctx.spec.stateRoot}/migrations`]],
+            ExecStartPost: [["/usr/bin/touch", stamp]],
+          },
+        ),
+      ];
+    }
+    case "collectstatic":
+      return [
+        container(
+          base!,
+          { Description: desc("Django collectstatic"), ...deps([], [], unitsOf(ctx, "migrate")) },
+          appContainer(ctx, service, base!, [...service.app.manage, "collectstatic", "--noinput"], { Volume: [`${STATIC_VOLUME}:/srv/static`] }),
+          { Type: "oneshot", RemainAfterExit: true, TimeoutStartSec: 600 },
+        ),
+      ];
+    case "daphne":
+      return service.ports.map((port) => {
+        const name = `senex-daphne-${port}`;
+        const healthUrl = `http://${address}:${port}${service.app.healthPath}`;
+        return container(
+          name,
+          {
+            Description: desc(`Daphne on port ${port}`),
+            ...deps(unitsOf(ctx, "migrate", "collectstatic"), unitsOf(ctx, "postgres", "pgbouncer", "redis-broker", "redis-cache")),
+          },
+          appContainer(ctx, service, name, ["daphne", "--proxy-headers", "-b", address, "-p", String(port), service.app.asgiApplication], {
+            HealthCmd: `python3 -c 'import urllib.request; urllib.request.urlopen("${healthUrl}", timeout=4)'`,
+            HealthInterval: "10s",
+            HealthTimeout: "5s",
+            HealthRetries: 3,
+            HealthStartPeriod: "20s",
+            Notify: "healthy",
+          }),
+        );
+      });
+    case "celery-worker": {
+      const stop = service.stopTimeoutSec ?? DEFAULT_WORKER_STOP_SEC;
+      const exec = ["celery", "-A", service.app.celeryApp, "worker", "--loglevel=INFO"];
+      if (service.concurrency !== undefined) exec.push(`--concurrency=${service.concurrency}`);
+      return [
+        container(
+          base!,
+          { Description: desc("Celery worker"), ...deps([], unitsOf(ctx, "redis-broker", "postgres", "pgbouncer", "migrate"), unitsOf(ctx, "daphne")) },
+          // SIGTERM = Celery warm shutdown: finish the running task, take no new one.
+          appContainer(ctx, service, base!, exec, { StopSignal: "SIGTERM", StopTimeout: stop }),
+          { ...LONG_RUNNING, TimeoutStopSec: stop + 30 },
+        ),
+      ];
+    }
+    case "celery-beat": {
+      const exec = ["celery", "-A", service.app.celeryApp, "beat", "--loglevel=INFO"];
+      const volume: string[] = [];
+      if (service.scheduler !== undefined) exec.push(`--scheduler=${service.scheduler}`);
+      else {
+        exec.push("--schedule=/var/lib/celery-beat/celerybeat-schedule");
+        volume.push(`${volumeFile("senex-celery-beat-data")}:/var/lib/celery-beat`);
+      }
+      return [
+        container(
+          base!,
+          { Description: desc("Celery beat (exactly one per deployment)"), ...deps([], unitsOf(ctx, "redis-broker", "celery-worker"), unitsOf(ctx, "migrate")) },
+          appContainer(ctx, service, base!, exec, volume.length > 0 ? { Volume: volume } : {}),
+        ),
+      ];
+    }
+    case "nginx":
+      return [
+        container(base!, { Description: desc("nginx (TLS, static files, reverse proxy)") }, {
+          Image: image,
+          ContainerName: base,
+          // Public ports: host network so nginx sees the real client address; the bootstrap lowers
+          // net.ipv4.ip_unprivileged_port_start to 80 so rootless nginx may bind 80/443.
+          Network: ["host"],
+          Secret: service.secrets,
+          NoNewPrivileges: true,
+          ...limitsArgs(service.limits),
+          Volume: [
+            configMount(ctx, "nginx", "ro"),
+            `${ctx.spec.stateRoot}/tls:${CONTAINER_CONFIG}/tls:ro`,
+            `${ctx.spec.stateRoot}/acme-webroot:/srv/acme:ro`,
+            `${STATIC_VOLUME}:/srv/static:ro`,
+          ],
+          Exec: ["nginx", "-c", `${CONTAINER_CONFIG}/nginx/nginx.conf`, "-g", "daemon off;"],
+        }, {
+          ...LONG_RUNNING,
+          // nginx must start before a certificate exists: put a self-signed placeholder in place
+          // (the ACME renewal replaces it and reloads nginx).
+          ExecStartPre: [["/bin/bash", `${ctx.spec.configRoot}/acme/acme.sh`, "placeholder"]],
+        }),
+      ];
+    case "node-exporter":
+      return [
+        container(base!, { Description: desc("node exporter") }, {
+          Image: image,
+          ContainerName: base,
+          ...common([9100], []),
+          Volume: ["/:/host:ro,rslave"],
+          Exec: ["--path.rootfs=/host", `--web.listen-address=${address}:9100`],
+        }),
+      ];
+    case "postgres-exporter": {
+      const secrets = service.secrets ?? [{ name: "senex-db-app-password", type: "mount", mode: "0400" } as const];
+      return [
+        container(base!, { Description: desc("PostgreSQL exporter"), ...deps([], unitsOf(ctx, "postgres")) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([9187], secrets),
+          Environment: {
+            DATA_SOURCE_URI: `${address}:5432/postgres?sslmode=require`,
+            DATA_SOURCE_USER: "senex",
+            DATA_SOURCE_PASS_FILE: secretPath(secrets, "senex-db-app-password") ?? "/run/secrets/senex-db-app-password",
+          },
+          Exec: [`--web.listen-address=${address}:9187`],
+        }),
+      ];
+    }
+    case "redis-exporter": {
+      const port = service.role === "broker" ? 6379 : 6380;
+      const listen = servicePorts(service)[0]!;
+      return [
+        container(base!, { Description: desc(`Redis exporter (${service.role})`), ...deps([], unitsOf(ctx, `redis-${service.role}`)) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([listen], [{ name: "senex-redis-password", type: "env", target: "REDIS_PASSWORD" }]),
+          Environment: { REDIS_ADDR: `redis://${address}:${port}`, REDIS_EXPORTER_WEB_LISTEN_ADDRESS: `${address}:${listen}` },
+        }),
+      ];
+    }
+    case "prometheus":
+      return [
+        container(base!, { Description: desc("Prometheus"), ...deps([], unitsOf(ctx, "alertmanager")) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([9090], []),
+          Volume: [`${volumeFile("senex-prometheus-data")}:/prometheus`, configMount(ctx, "prometheus", "ro")],
+          Exec: [
+            `--config.file=${CONTAINER_CONFIG}/prometheus/prometheus.yml`,
+            "--storage.tsdb.path=/prometheus",
+            `--web.listen-address=${address}:9090`,
+          ],
+        }),
+      ];
+    case "alertmanager": {
+      const secrets = service.secrets ?? [{ name: "senex-alert-slack-webhook", type: "mount", mode: "0400" } as const];
+      return [
+        container(base!, { Description: desc("Alertmanager") }, {
+          Image: image,
+          ContainerName: base,
+          ...common([9093], secrets),
+          Volume: [`${volumeFile("senex-alertmanager-data")}:/alertmanager`, configMount(ctx, "alertmanager", "ro")],
+          Exec: [
+            `--config.file=${CONTAINER_CONFIG}/alertmanager/alertmanager.yml`,
+            "--storage.path=/alertmanager",
+            `--web.listen-address=${address}:9093`,
+            // Alertmanager gossips on 9094 by default; a single instance needs no cluster port.
+            "--cluster.listen-address=",
+          ],
+        }),
+      ];
+    }
+    case "grafana": {
+      const secrets = service.secrets ?? [{ name: "senex-grafana-admin-password", type: "mount", mode: "0400" } as const];
+      return [
+        container(base!, { Description: desc("Grafana (AGPL image, run as-is, never built here)"), ...deps([], unitsOf(ctx, "prometheus", "loki")) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([3000], secrets),
+          Volume: [`${volumeFile("senex-grafana-data")}:/var/lib/grafana`, `${ctx.spec.configRoot}/grafana:/etc/grafana/provisioning:ro`],
+          Environment: {
+            GF_SERVER_HTTP_ADDR: address,
+            GF_SERVER_HTTP_PORT: "3000",
+            GF_SERVER_ROOT_URL: service.rootUrl,
+            GF_SERVER_SERVE_FROM_SUB_PATH: "true",
+            GF_SECURITY_ADMIN_PASSWORD__FILE: secretPath(secrets, "senex-grafana-admin-password") ?? "/run/secrets/senex-grafana-admin-password",
+            GF_AUTH_ANONYMOUS_ENABLED: "false",
+            GF_USERS_ALLOW_SIGN_UP: "false",
+            GF_ANALYTICS_REPORTING_ENABLED: "false",
+          },
+        }),
+      ];
+    }
+    case "loki":
+      return [
+        container(base!, { Description: desc("Loki (AGPL image, run as-is, never built here)") }, {
+          Image: image,
+          ContainerName: base,
+          ...common([3100], []),
+          Volume: [`${volumeFile("senex-loki-data")}:/loki`, configMount(ctx, "loki", "ro")],
+          Exec: [`-config.file=${CONTAINER_CONFIG}/loki/loki.yaml`],
+        }),
+      ];
+    case "alloy":
+      return [
+        container(base!, { Description: desc("Grafana Alloy log shipper"), ...deps([], unitsOf(ctx, "loki")) }, {
+          Image: image,
+          ContainerName: base,
+          ...common([12345], []),
+          Volume: [`${volumeFile("senex-alloy-data")}:/var/lib/alloy`, configMount(ctx, "alloy", "ro"), "/var/log/journal:/var/log/journal:ro"],
+          Exec: ["run", `--server.http.listen-addr=${address}:12345`, "--storage.path=/var/lib/alloy", `${CONTAINER_CONFIG}/alloy/config.alloy`],
+        }),
+      ];
+    default: {
+      const never: never = service;
+      throw new Error(`unknown service ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function presentUnits(services: readonly HostService[]): Map<HostServiceKind | `redis-${"broker" | "cache"}`, string[]> {
+  const present = new Map<HostServiceKind | `redis-${"broker" | "cache"}`, string[]>();
+  for (const service of services) {
+    const key = service.kind === "redis" ? (`redis-${service.role}` as const) : service.kind;
+    present.set(key, [...(present.get(key) ?? []), ...baseNames(service).map((b) => `${b}.service`)]);
+  }
+  return present;
+}
+
+function validate(spec: HostQuadletSpec): void {
+  const problems: string[] = [];
+  const seenPorts = new Map<number, string>();
+  const seenUnits = new Set<string>();
+  for (const service of spec.services) {
+    for (const port of servicePorts(service)) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`\`${service.kind}\`: port ${port} is not a TCP port`);
+      const other = seenPorts.get(port);
+      if (other !== undefined) problems.push(`port ${port} is declared by both \`${other}\` and \`${service.kind}\` on ${spec.host}`);
+      seenPorts.set(port, service.kind);
+    }
+    for (const base of baseNames(service)) {
+      if (seenUnits.has(base)) problems.push(`\`${base}\` is placed twice on ${spec.host}`);
+      seenUnits.add(base);
+    }
+  }
+  if (!/^[0-9a-fA-F.:]+$/.test(spec.privateAddress)) problems.push(`\`privateAddress\` ${JSON.stringify(spec.privateAddress)} is not an IP address`);
+  for (const [key, path] of [["configRoot", spec.configRoot], ["stateRoot", spec.stateRoot]] as const) {
+    if (!/^\/[A-Za-z0-9_./-]*$/.test(path)) problems.push(`\`${key}\` must be an absolute path of plain characters, got ${JSON.stringify(path)}`);
+  }
+  if (problems.length > 0) throw new Error(problems.join("\n"));
+}
+
+/**
+ * Renders every Quadlet file of one host: `{ "senex-postgres.container": "…", "senex.network": "…", … }`,
+ * keys relative to `~/.config/containers/systemd`. Throws, listing every problem, when two services
+ * declare the same port or unit.
+ */
+export function renderHostQuadlets(spec: HostQuadletSpec): Record<string, string> {
+  validate(spec);
+  const ctx: Context = { spec, present: presentUnits(spec.services), images: new Map() };
+  const files: Record<string, string> = {};
+  const volumes = new Set<string>();
+  const header = [`Rendered by senex-infra for ${spec.host}; do not edit on the host.`];
+  for (const service of spec.services) {
+    for (const built of buildService(ctx, service)) {
+      if (built.file.kind === "container") {
+        for (const volume of built.file.container.Volume ?? []) {
+          const source = volume.split(":")[0]!;
+          if (source.endsWith(".volume")) volumes.add(source);
+        }
+      }
+      files[`${built.base}.container`] = renderQuadlet(built.file, header);
+    }
+  }
+  files[NETWORK_FILE] = renderQuadlet({ kind: "network", unit: { Description: `senex network on ${spec.host}` }, network: { NetworkName: "senex", Subnet: spec.networkSubnet } }, header);
+  for (const volume of volumes) {
+    const name = volume.replace(/\.volume$/, "");
+    files[volume] = renderQuadlet({ kind: "volume", unit: { Description: `senex volume ${name}` }, volume: { VolumeName: name } }, header);
+  }
+  for (const [base, image] of ctx.images) {
+    files[`${base}.image`] = renderQuadlet({ kind: "image", unit: { Description: `pull ${image}` }, image: { Image: image, AuthFile: spec.registryAuthFile } }, header);
+  }
+  return Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]!]));
+}
+
+/** Systemd unit names (as `systemctl --user` knows them) of the rendered files, for the apply's restart logic. */
+export function hostUnitNames(files: Readonly<Record<string, string>>): string[] {
+  return Object.keys(files).map(quadletServiceName).sort();
+}
