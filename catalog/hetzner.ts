@@ -131,7 +131,7 @@ export const hetzner: CloudCatalog = Object.freeze({
       "Compiled from stored copies, not the live price list. CX23..CX53 carry the 1 April 2026 prices " +
       "(Hetzner API values quoted 2026-05-27). CPX, CAX, CCX, the load balancer and Object Storage carry " +
       "the last prices the stored sources show (Oct 2025 or older): the 1 April 2026 increase raised the CX " +
-      "line by about 30 %, and is not applied to them, so they are probably low. Hetzner also announced " +
+      "line by about 30 %, and is not applied to them, so they are probably 30-50 % low. Hetzner also announced " +
       "higher prices for servers ordered or rescaled from 15 June 2026 without publishing the table in any " +
       "stored source, so a new server may cost more than listed here. See catalog/SOURCES.md.",
   },
