@@ -1,0 +1,2 @@
+export * from "./types";
+export { buildTopology, PORTS, subnetAddress } from "./build";
