@@ -26,9 +26,15 @@ fi
 if [ -f "$_senex_root/package-lock.json" ]; then
   _lock_hash="$(sha256sum "$_senex_root/package-lock.json" | cut -c1-16)"
   if [ "$(cat "$_senex_root/node_modules/.senex-lock-hash" 2>/dev/null)" != "$_lock_hash" ]; then
-    echo "toolchain: npm ci" >&2
-    (cd "$_senex_root" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    echo "$_lock_hash" > "$_senex_root/node_modules/.senex-lock-hash"
+    # One install at a time: a second shell waits, then finds the stamp current.
+    exec 9>"$SENEX_CACHE/npm-install.lock"
+    flock 9
+    if [ "$(cat "$_senex_root/node_modules/.senex-lock-hash" 2>/dev/null)" != "$_lock_hash" ]; then
+      echo "toolchain: npm ci" >&2
+      (cd "$_senex_root" && npm ci --no-audit --no-fund --loglevel=error >&2)
+      echo "$_lock_hash" > "$_senex_root/node_modules/.senex-lock-hash"
+    fi
+    flock -u 9; exec 9>&-
   fi
 fi
 set +euo pipefail
