@@ -220,6 +220,7 @@ export function buildTopology(config: StackConfig): Topology {
         phase: config.phase,
         domain: config.domain,
         hosts,
+        privateAddressesFixed: config.cloud !== "digitalocean",
         ...(loadBalancer ? { loadBalancer } : {}),
         ...(entryHost ? { entryHost } : {}),
         dns,

@@ -9,14 +9,13 @@ import { PORTS } from "./build";
  * private network (Hetzner's does not at all), so this is the rule that keeps a web host away from
  * Redis' replication port or a worker away from PostgreSQL.
  */
-export function hostFirewall(config: StackConfig, topology: Topology, host: TopologyHost): FirewallSpec {
-    const addressOf = new Map(topology.hosts.map((h) => [h.name, h.privateAddress] as const));
+export function hostFirewall(config: StackConfig, topology: Topology, host: TopologyHost, addressOf: (host: string) => string | undefined = defaultAddressOf(topology)): FirewallSpec {
     // The cloud LB reaches its targets from its private address (Hetzner: fixed); DigitalOcean's LB
     // address inside the VPC is not ours to choose, so admit the subnet there.
     const lbSource = topology.loadBalancer?.kind === "cloud" ? (config.cloud === "hetzner" ? topology.loadBalancer.privateAddress! : config.network.subnet) : undefined;
     const resolve = (peer: string): string => {
         if (peer === "lb" && lbSource) return lbSource;
-        const a = addressOf.get(peer);
+        const a = addressOf(peer);
         if (!a) throw new Error(`firewall of ${host.name}: unknown peer ${peer}`);
         return a;
     };
@@ -29,4 +28,9 @@ export function hostFirewall(config: StackConfig, topology: Topology, host: Topo
         privatePorts,
         blockMetadata: true,
     };
+}
+
+function defaultAddressOf(topology: Topology): (host: string) => string | undefined {
+    const byName = new Map(topology.hosts.map((h) => [h.name, h.privateAddress] as const));
+    return (name) => byName.get(name);
 }

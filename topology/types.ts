@@ -92,6 +92,12 @@ export interface Topology {
     readonly phase: Phase;
     readonly domain: string;
     readonly hosts: readonly TopologyHost[];
+    /**
+     * True where we choose private addresses (Hetzner, existing servers). DigitalOcean assigns VPC
+     * addresses itself: there `privateAddress` is only the plan's placeholder, and the real one
+     * comes from the droplet.
+     */
+    readonly privateAddressesFixed: boolean;
     readonly loadBalancer?: LoadBalancerSpec;
     /** The host whose address the apex and www records point at when there is no load balancer. */
     readonly entryHost?: string;

@@ -1,0 +1,55 @@
+import * as pulumi from "@pulumi/pulumi";
+import type * as awsTypes from "@pulumi/aws";
+import { S3Lifecycle, S3LifecycleRules } from "../../providers/s3Lifecycle";
+
+export interface S3BucketArgs {
+    /** The S3-compatible endpoint (Hetzner Object Storage, or the one existing servers use). */
+    endpoint: string;
+    region: string;
+    bucket: string;
+    accessKeyId: pulumi.Input<string>;
+    secretAccessKey: pulumi.Input<string>;
+    lifecycle: S3LifecycleRules;
+    protect: boolean;
+}
+
+/**
+ * The backup bucket on any S3-compatible endpoint: versioned, with our lifecycle (see
+ * providers/s3Lifecycle.ts for why it is not the AWS provider's lifecycle resource). `@pulumi/aws`
+ * is loaded only for stacks that use this, through an explicit provider that never talks to AWS.
+ */
+export class S3Bucket extends pulumi.ComponentResource {
+    declare public readonly bucketName: pulumi.Output<string>;
+    declare public readonly endpoint: string;
+
+    constructor(name: string, args: S3BucketArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("senex:storage:S3Bucket", name, {}, opts);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const aws = require("@pulumi/aws") as typeof awsTypes;
+        const provider = new aws.Provider(
+            `${name}-s3`,
+            {
+                region: "us-east-1", // a placeholder the AWS provider requires; the endpoint decides
+                accessKey: args.accessKeyId,
+                secretKey: args.secretAccessKey,
+                endpoints: [{ s3: args.endpoint }],
+                s3UsePathStyle: true,
+                skipCredentialsValidation: true,
+                skipMetadataApiCheck: true,
+                skipRegionValidation: true,
+                skipRequestingAccountId: true,
+            },
+            { parent: this },
+        );
+        const bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: args.bucket, forceDestroy: !args.protect }, { parent: this, provider, protect: args.protect });
+        const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this, provider });
+        new S3Lifecycle(
+            `${name}-lifecycle`,
+            { endpoint: args.endpoint, region: args.region, bucket: bucket.bucket, accessKeyId: args.accessKeyId, secretAccessKey: args.secretAccessKey, rules: args.lifecycle },
+            { parent: this, dependsOn: [versioning] },
+        );
+        this.bucketName = bucket.bucket;
+        this.endpoint = args.endpoint;
+        this.registerOutputs({ bucketName: this.bucketName });
+    }
+}

@@ -1,0 +1,23 @@
+// senex-infra: load the stack's config (every problem reported before any resource exists), derive
+// the topology of its phase, build the deployment, export what operators need.
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "./config";
+import { Deployment } from "./components/deployment";
+import { buildTopology } from "./topology";
+
+const config = loadStackConfig();
+const topology = buildTopology(config);
+const deployment = new Deployment("senex", { config, topology });
+
+export const phase = config.phase;
+export const cloud = config.cloud;
+export const entryAddress = deployment.entryAddress;
+export const nameservers = deployment.nameservers;
+export const hosts = Object.fromEntries(
+    deployment.hosts.map((h) => [h.name, { groups: h.groups, publicIp: h.publicIp, privateIp: h.privateIp, hostKey: h.ssh.hostKey }]),
+);
+export const deployPublicKey = deployment.secrets.deployKey.publicKey;
+/** Escrow this offline: every backup is encrypted with it, and it never rotates. */
+export const backupPassphrase = deployment.secrets.backupPassphrase;
+export const backupBucket = deployment.backup?.bucket;
+export const stack = pulumi.getStack();

@@ -1,0 +1,33 @@
+import type { BootstrapSpec, HostKeyPair } from "../render/cloudinit";
+import type { StackConfig } from "../config/types";
+import { hostFirewall } from "./firewall";
+import type { Topology, TopologyHost } from "./types";
+
+export interface BootstrapKeys {
+    /** Our deployment key's public half: the program logs in as `admin` with it. */
+    deployPublicKey: string;
+    /** The pinned host key for cloud hosts (existing hosts keep theirs). */
+    hostKey?: HostKeyPair;
+}
+
+/**
+ * The Day-0 spec of one host: one source of truth for cloud-init user-data (cloud hosts, first
+ * boot) and the bootstrap script applied over SSH (existing hosts). Pure.
+ *
+ * With `privateAddressesFixed` false (DigitalOcean assigns VPC addresses), the first-boot firewall
+ * admits private ports from the whole subnet; the host layer narrows it to exact peers once the
+ * addresses exist.
+ */
+export function bootstrapSpec(config: StackConfig, topology: Topology, host: TopologyHost, keys: BootstrapKeys): BootstrapSpec {
+    const firewall = topology.privateAddressesFixed ? hostFirewall(config, topology, host) : hostFirewall(config, topology, host, () => config.network.subnet);
+    const servesHttp = host.services.some((s) => s.kind === "nginx" || s.kind === "haproxy");
+    return {
+        hostname: host.name,
+        adminSshKeys: [...config.adminSshKeys, keys.deployPublicKey],
+        ...(keys.hostKey ? { hostKey: keys.hostKey } : {}),
+        firewall,
+        // Rootless nginx binds 80/443 itself, so it sees the client's real address.
+        ...(servesHttp ? { unprivilegedPortStart: 80 } : {}),
+        ...(config.aptProxy ? { aptProxy: config.aptProxy } : {}),
+    };
+}
