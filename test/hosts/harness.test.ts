@@ -1,0 +1,172 @@
+/**
+ * Smoke test of the test-host harness itself: hosts boot from a NoCloud seed like cloud servers
+ * (user + pinned ED25519 host key from our user-data), reach each other on the private bridge,
+ * and survive stop / power cut / restart; an unseeded host stands in for an `existing` server.
+ * Prints the measured boot-to-SSH times and per-host memory.
+ */
+import * as fs from "fs";
+import { Client, utils } from "ssh2";
+import { stringify as toYaml } from "yaml";
+import * as path from "path";
+import { BRIDGE, GATEWAY, STATE_DIR, TestHost, cleanupStale, destroyAll, startHosts } from "./harness";
+
+jest.setTimeout(300_000);
+
+const userKey = utils.generateKeyPairSync("ed25519");
+const hostKeys = new Map<string, { private: string; public: string }>();
+
+/** Runs one command over SSH, accepting only the pinned host key. */
+function sshRun(host: TestHost, user: string, pinned: string, command: string): Promise<{ code: number; stdout: string }> {
+  const expected = Buffer.from(pinned.split(" ")[1], "base64");
+  return new Promise((resolve, reject) => {
+    const conn = new Client();
+    conn.on("ready", () => {
+      conn.exec(command, (err, stream) => {
+        if (err) return reject(err);
+        let stdout = "";
+        stream.on("data", (d: Buffer) => (stdout += d.toString()));
+        stream.stderr.on("data", () => undefined);
+        stream.on("close", (code: number) => {
+          conn.end();
+          resolve({ code, stdout });
+        });
+      });
+    });
+    conn.on("error", reject);
+    conn.connect({
+      host: host.address, port: 22, username: user, privateKey: userKey.private, readyTimeout: 15_000,
+      hostVerifier: (key: Buffer) => key.equals(expected),
+    });
+  });
+}
+
+function seedFor(name: string): string {
+  const key = utils.generateKeyPairSync("ed25519", { comment: `root@${name}` });
+  hostKeys.set(name, key);
+  return "#cloud-config\n" + toYaml({
+    users: [{ name: "tester", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [userKey.public] }],
+    ssh_deletekeys: true,
+    ssh_genkeytypes: ["ed25519"],
+    ssh_keys: { ed25519_private: key.private, ed25519_public: key.public },
+    write_files: [{ path: "/etc/senex-seeded", content: `${name}\n` }],
+  });
+}
+
+describe("nspawn test hosts", () => {
+  let seeded: TestHost[] = [];
+  let plain: TestHost;
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    seeded = await startHosts(2, { names: ["alpha", "beta"], seed: (h) => ({ userData: seedFor(h.name) }) });
+    const seededMs = Date.now() - t0;
+    const t1 = Date.now();
+    [plain] = await startHosts(1, { names: ["gamma"], rootAuthorizedKeys: [userKey.public] });
+    console.log(`boot to SSH: 2 seeded hosts in parallel ${seededMs} ms; 1 unseeded host ${Date.now() - t1} ms`);
+  });
+
+  afterAll(async () => {
+    await destroyAll();
+  });
+
+  it("gives each host its own address and the ED25519 host key from its seed", () => {
+    const all = [...seeded, plain];
+    expect(new Set(all.map((h) => h.address)).size).toBe(3);
+    expect(new Set(all.map((h) => h.hostKeyPublic)).size).toBe(3);
+    for (const h of seeded) expect(h.hostKeyPublic).toBe(hostKeys.get(h.name)!.public.split(" ").slice(0, 2).join(" "));
+    for (const h of all) expect(h.hostKeyPublic).toMatch(/^ssh-ed25519 AAAA/);
+  });
+
+  it("lets the seeded user in over SSH with the pinned host key, and refuses a wrong pin", async () => {
+    for (const h of seeded) {
+      const r = await sshRun(h, "tester", h.hostKeyPublic, "hostname; id -un; cat /etc/senex-seeded; sudo -n true && echo sudo-ok");
+      expect(r).toEqual({ code: 0, stdout: `${h.name}\ntester\n${h.name}\nsudo-ok\n` });
+    }
+    await expect(sshRun(seeded[0], "tester", seeded[1].hostKeyPublic, "true")).rejects.toThrow(/verification failed/i);
+  });
+
+  it("finishes cloud-init without errors", async () => {
+    for (const h of seeded) {
+      const r = await h.exec(["cloud-init", "status", "--wait", "--long"], { timeoutMs: 120_000 });
+      expect(r.stdout).toMatch(/status: done/);
+      expect(r.stdout).toMatch(/errors: \[\]/);
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it("lets an unseeded host (an `existing` server) in as root with its harness-made host key", async () => {
+    const r = await sshRun(plain, "root", plain.hostKeyPublic, "hostname; test -e /etc/cloud/cloud-init.disabled && echo no-cloud-init");
+    expect(r).toEqual({ code: 0, stdout: "gamma\nno-cloud-init\n" });
+  });
+
+  it("connects the hosts on the private bridge", async () => {
+    const [a, b] = seeded;
+    expect((await a.exec(["ping", "-c", "1", "-W", "2", b.address])).code).toBe(0);
+    expect((await b.exec(["ping", "-c", "1", "-W", "2", plain.address])).code).toBe(0);
+    expect((await plain.exec(["ping", "-c", "1", "-W", "2", GATEWAY])).code).toBe(0);
+    // no route off this machine: only the bridge's /24
+    const routes = await a.exec(["ip", "-4", "route"]);
+    expect(routes.stdout).not.toMatch(/default/);
+  });
+
+  it("runs systemd as PID 1 with the system up", async () => {
+    const r = await seeded[0].exec(["systemctl", "is-system-running", "--wait"], { timeoutMs: 120_000 });
+    expect(r.stdout.trim()).toMatch(/^(running|degraded)$/);
+    const failed = await seeded[0].exec(["systemctl", "--failed", "--no-legend", "--plain"]);
+    expect(failed.stdout.trim()).toBe("");
+  });
+
+  it("measures per-host memory", () => {
+    for (const h of [...seeded, plain]) {
+      const kib = h.memoryPssKiB();
+      console.log(`${h.name}: ${(kib / 1024).toFixed(1)} MiB PSS`);
+      expect(kib).toBeGreaterThan(10 * 1024);
+      expect(kib).toBeLessThan(400 * 1024);
+    }
+  });
+
+  it("stops a host gracefully and boots it again with the same disk and host key", async () => {
+    const h = seeded[1];
+    const t0 = Date.now();
+    await h.stop();
+    const stopMs = Date.now() - t0;
+    expect(h.running).toBe(false);
+    expect(fs.existsSync(h.cgroups.unified)).toBe(false);
+    const t1 = Date.now();
+    await h.boot();
+    await h.waitForSsh();
+    console.log(`graceful stop ${stopMs} ms, boot to SSH ${Date.now() - t1} ms`);
+    const r = await sshRun(h, "tester", hostKeys.get(h.name)!.public, "cat /etc/senex-seeded");
+    expect(r.stdout).toBe(`${h.name}\n`);
+  });
+
+  it("survives a power cut (cgroup.kill) and a hard restart, without cloud-init running again", async () => {
+    const h = seeded[0];
+    await h.exec(["sh", "-c", "echo kept > /root/marker && sync"]);
+    const bootsBefore = (await h.exec(["sh", "-c", "ls /var/lib/cloud/instances | wc -l"])).stdout;
+    const t0 = Date.now();
+    await h.kill();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(h.running).toBe(false);
+    await h.restart({ hard: true });
+    expect((await h.exec(["cat", "/root/marker"])).stdout).toBe("kept\n");
+    expect((await h.exec(["sh", "-c", "ls /var/lib/cloud/instances | wc -l"])).stdout).toBe(bootsBefore);
+    const r = await sshRun(h, "tester", hostKeys.get(h.name)!.public, "id -un");
+    expect(r.stdout).toBe("tester\n");
+  });
+
+  it("removes every host, cgroup, veth, the bridge and the apt proxy when the last host goes", async () => {
+    const all = [...seeded, plain];
+    await destroyAll();
+    for (const h of all) {
+      expect(h.running).toBe(false);
+      expect(fs.existsSync(h.root)).toBe(false);
+      expect(fs.existsSync(h.cgroups.unified)).toBe(false);
+      expect(fs.existsSync(`/sys/class/net/vb-${h.machine}`)).toBe(false);
+    }
+    // another test process may still hold hosts; then the bridge rightly stays
+    const others = fs.readdirSync(path.join(STATE_DIR, "leases")).length;
+    if (others === 0) expect(fs.existsSync(`/sys/class/net/${BRIDGE}`)).toBe(false);
+    expect(await cleanupStale()).toEqual([]);
+  });
+});

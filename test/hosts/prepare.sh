@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Prepares the `hosts` tier: systemd-nspawn test hosts (see /work/shared/TESTHOSTS.md and
+# test/hosts/harness/index.ts, which boots them).
+#  - host tools: systemd-nspawn, mmdebstrap, uidmap, zstd, iproute2, ssh-keygen, and
+#    apt-cacher-ng (the apt proxy the hosts use: they have no route off this machine);
+#  - the cached trixie cloud-image rootfs (test/hosts/harness/build-rootfs.sh);
+#  - apt-cacher-ng's configuration and cache directories (the harness starts the proxy on the
+#    bridge gateway only while hosts run);
+#  - leftovers of a crashed earlier run are removed (hosts, cgroups, veths, bridge, proxy).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+source "$here/../support/cache.sh"
+
+senex_apt_install systemd-container mmdebstrap uidmap zstd iproute2 openssh-client apt-cacher-ng util-linux
+
+tarball="$(bash "$here/harness/build-rootfs.sh")"
+senex_point "$SENEX_CACHE/trixie-host-current.tar.zst" "$tarball"
+
+# apt-cacher-ng: Debian's default upstream (ftp.debian.org) does not resolve here; deb.debian.org
+# does. Our own config dir, so the machine's /etc stays as the package left it; under /var/cache
+# because the proxy runs as its own user, which cannot enter /root (keep in sync with the harness).
+acng="${SENEX_APT_PROXY_DIR:-/var/cache/senex-infra/apt-cacher-ng}"
+mkdir -p "$acng/cache" "$acng/log"
+rm -rf "$acng/conf.partial"
+cp -a /etc/apt-cacher-ng "$acng/conf.partial"
+echo "http://deb.debian.org/debian/" > "$acng/conf.partial/backends_debian"
+rm -rf "$acng/conf" && mv "$acng/conf.partial" "$acng/conf"
+chown -R apt-cacher-ng:apt-cacher-ng "$acng/cache" "$acng/log"
+
+source "$repo/scripts/toolchain.sh"
+cd "$repo"
+ts-node --transpile-only -P tsconfig.json -e 'require("./test/hosts/harness").cleanupStale().then((r) => { if (r.length) console.error("prepare: removed stale test-host leftovers: " + r.join(", ")); })'
+echo "prepare: hosts tier ready (rootfs $tarball)" >&2
