@@ -1,0 +1,122 @@
+/**
+ * The Day-0 bootstrap through its real consumers (trixie chroot): the user-data of every host of
+ * every phase through `cloud-init schema`, the equivalent bootstrap script through shellcheck,
+ * and each file it writes through the program that reads it: sshd -t (hardening drop-in),
+ * visudo -c (sudoers), fail2ban-client -t (jail), apt-config (unattended-upgrades),
+ * systemd-analyze verify (firewall unit), sysctl (port 80 for rootless nginx), nft -c (rules).
+ */
+import { bootstrapCommands, bootstrapFiles, renderBootstrapScript, renderCloudInit } from "../../render/cloudinit";
+import { runInTrixie } from "../support/trixie";
+import { bootstrapSpec, defaultInput, deployment, type Phase } from "../unit/render/phase-hosts";
+
+const HOST_KEY = {
+  ed25519Private: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n",
+  ed25519Public: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAUQrzN6ZOLHdPIH52JAUBf3JXKt8NKkj5tDQhyxdDgm host",
+};
+const TEST_CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2VydGlmaWNhdGUtZm9yLXRlc3RzMAoGCCqGSM49BAMC\n-----END CERTIFICATE-----\n";
+
+const hosts = ([1, 2, 3] as Phase[]).flatMap((phase) => {
+  const d = deployment(defaultInput(phase));
+  return d.hosts.map((h) => [phase, h.name, { ...bootstrapSpec(d, h, HOST_KEY), aptProxy: "http://10.99.0.1:3142", caCertificates: [TEST_CA] }] as const);
+});
+
+describe("cloud-init user-data and the bootstrap script", () => {
+  it.each(hosts)("phase %i %s: cloud-init schema accepts the user-data, shellcheck the script", (_phase, _name, spec) => {
+    const r = runInTrixie(["sh", "-c", "cloud-init schema --config-file user-data && shellcheck -S style bootstrap.sh && bash -n bootstrap.sh"], {
+      files: { "user-data": renderCloudInit(spec), "bootstrap.sh": renderBootstrapScript(spec) },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("Valid schema user-data");
+    expect(r.code).toBe(0);
+  });
+
+  it("a broken user-data fails cloud-init schema, a broken script fails shellcheck (the checks can fail)", () => {
+    const [, , spec] = hosts[0]!;
+    const userData = renderCloudInit(spec).replace("disable_root: true", 'disable_root: "yes please"');
+    const script = renderBootstrapScript(spec).replace('tmp="$(mktemp "$path.senex-XXXXXX")"', "tmp=$(mktemp $path.senex-XXXXXX)");
+    expect(userData).toContain("yes please");
+    expect(script).toContain("mktemp $path");
+    const schema = runInTrixie(["cloud-init", "schema", "--config-file", "user-data"], { files: { "user-data": userData } });
+    expect(schema.code).not.toBe(0);
+    expect(schema.stdout + schema.stderr).toMatch(/disable_root/);
+    const lint = runInTrixie(["shellcheck", "bootstrap.sh"], { files: { "bootstrap.sh": script } });
+    expect(lint.code).not.toBe(0);
+    expect(lint.stdout).toMatch(/SC2086/);
+  });
+
+  it("every written file passes the program that reads it", () => {
+    const [, , spec] = hosts[0]!; // phase 1 main: public web host, so the sysctl file is there too
+    const files = new Map(bootstrapFiles(spec).map((f) => [f.path, f.content]));
+    const r = runInTrixie(
+      (dir) => [
+        "sh",
+        "-c",
+        [
+          "set -e",
+          "mkdir -p /run/sshd",
+          "ssh-keygen -q -t ed25519 -N '' -f hostkey",
+          `printf 'HostKey ${dir}/hostkey\\nInclude ${dir}/sshd-senex.conf\\n' > sshd_config`,
+          `sshd -t -f ${dir}/sshd_config && echo sshd ok`,
+          "sshd -T -f sshd_config -C user=senex,host=x,addr=10.0.0.1 | grep -E '^(permitrootlogin|passwordauthentication|allowusers) ' | sort | tr '\\n' ';'; echo",
+          "visudo -c -q -f sudoers && echo sudoers ok",
+          "cp -r /etc/fail2ban f2b && cp jail.conf f2b/jail.d/senex.conf && fail2ban-client -c f2b -t >/dev/null && echo fail2ban ok",
+          "apt-config -c auto-upgrades dump | grep -x 'APT::Periodic::Unattended-Upgrade \"1\";'",
+          "apt-config -c unattended dump | grep -x 'Unattended-Upgrade::Automatic-Reboot \"false\";'",
+          "systemd-analyze verify --man=no --generators=no ./senex-firewall.service && echo unit ok",
+          "nft -c -f firewall.nft && echo nft ok",
+          "sysctl -p sysctl.conf && sysctl -n net.ipv4.ip_unprivileged_port_start",
+        ].join("\n"),
+      ],
+      {
+        files: {
+          "sshd-senex.conf": files.get("/etc/ssh/sshd_config.d/10-senex.conf")!,
+          sudoers: files.get("/etc/sudoers.d/90-senex-admin")!,
+          "jail.conf": files.get("/etc/fail2ban/jail.d/senex.conf")!,
+          "auto-upgrades": files.get("/etc/apt/apt.conf.d/20auto-upgrades")!,
+          unattended: files.get("/etc/apt/apt.conf.d/52senex-unattended-upgrades")!,
+          "senex-firewall.service": files.get("/etc/systemd/system/senex-firewall.service")!,
+          "firewall.nft": files.get("/etc/senex/firewall.nft")!,
+          "sysctl.conf": files.get("/etc/sysctl.d/60-senex.conf")!,
+        },
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")).toEqual([
+      "sshd ok",
+      "allowusers admin;allowusers senex;passwordauthentication no;permitrootlogin no;",
+      "sudoers ok",
+      "fail2ban ok",
+      'APT::Periodic::Unattended-Upgrade "1";',
+      'Unattended-Upgrade::Automatic-Reboot "false";',
+      "unit ok",
+      "nft ok",
+      "net.ipv4.ip_unprivileged_port_start = 80",
+      "80",
+      "",
+    ]);
+    expect(r.code).toBe(0);
+  });
+
+  it.each([
+    ["writable", "", /^$/, "80"],
+    ["read-only (as on nspawn test hosts)", "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys", /senex-bootstrap: WARNING: \/etc\/sysctl\.d\/60-senex\.conf not applied now/, "1024"],
+  ])("the sysctl step with /proc/sys %s: applies, or warns and carries on", (_what, makeReadOnly, warning, port) => {
+    const [, , spec] = hosts[0]!;
+    const sysctl = bootstrapCommands(spec).find((c) => c.join(" ").includes("sysctl -p"))!;
+    const file = bootstrapFiles(spec).find((f) => f.path === "/etc/sysctl.d/60-senex.conf")!;
+    const r = runInTrixie(
+      [
+        "sh",
+        "-c",
+        // a tmpfs over /etc/sysctl.d (private mount namespace): the shared chroot stays untouched
+        `set -e; mount -t tmpfs tmpfs /etc/sysctl.d && cp sysctl.conf /etc/sysctl.d/60-senex.conf; ${makeReadOnly || "true"}; "$@"; sysctl -n net.ipv4.ip_unprivileged_port_start`,
+        "sh",
+        ...sysctl,
+      ],
+      { files: { "sysctl.conf": file.content } },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr.replace(/^sysctl: .*\n/m, "")).toMatch(warning);
+    expect(r.stdout.trim().split("\n").pop()).toBe(port);
+  });
+});
