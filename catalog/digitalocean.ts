@@ -56,6 +56,7 @@ export const digitalocean: CloudCatalog = Object.freeze({
   regions: Object.freeze(regions.map((r) => Object.freeze({ ...r }))),
   // One-node regional load balancer; phase 3's traffic fits one node (10k RPS per node).
   loadBalancer: Object.freeze({ type: "lb-small", monthlyUsd: 12 }),
+  blockStorage: Object.freeze({ perGbMonthlyUsd: 0.10, note: "DigitalOcean Volumes Block Storage at $0.10/GiB-month (list price since 2018; not re-read from a 2026 source)." }),
   objectStorage: Object.freeze({
     monthlyUsd: 5,
     includedGb: 250,

@@ -139,6 +139,7 @@ export const hetzner: CloudCatalog = Object.freeze({
   regions: Object.freeze(regions.map((r) => Object.freeze({ ...r }))),
   // LB11: 25 targets, 5 services; the smallest size, enough for phase 3's web pool.
   loadBalancer: Object.freeze({ type: "lb11", monthlyUsd: eurToUsd(5.39) }),
+  blockStorage: Object.freeze({ perGbMonthlyUsd: 0.049, note: "Hetzner Cloud Volumes at EUR 0.044/GB-month (2024 list price, converted at the catalog rate); not re-read from a 2026 source: the April 2026 adjustment may have raised it." }),
   objectStorage: Object.freeze({
     monthlyUsd: eurToUsd(5.0),
     includedGb: 1024,

@@ -71,6 +71,8 @@ export interface CloudCatalog {
   loadBalancer: { type: string; monthlyUsd: number };
   /** object storage for backups: base monthly price and what it includes */
   objectStorage: { monthlyUsd: number; includedGb: number; note: string };
+  /** Block-storage volumes (the data volumes of db/redis hosts): price per GB-month and its provenance. */
+  blockStorage: { perGbMonthlyUsd: number; note: string };
   /** Monthly price of one primary public IPv4 per server when billed apart from the server (0 = included). */
   primaryIpv4MonthlyUsd: number;
   /** the debian image slug the cloud uses for Debian 13 */

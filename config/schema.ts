@@ -37,7 +37,10 @@ const imageRef = z
         error: "must be an image reference like registry.example.com/team/app:1.2 or ...@sha256:<64 hex>",
     });
 const hostName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "must be a short lower-case name like web-1" });
-const positiveInt = (max: number) => z.coerce.number().int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).max(max, { error: `must be at most ${max}` });
+/** `pulumi config set` delivers numbers as strings ("3"); accept those, and only those. */
+const numeric = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
+const positiveInt = (max: number) =>
+    numeric(z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).max(max, { error: `must be at most ${max}` }));
 
 const sizesSchema = z.strictObject(Object.fromEntries(HOST_GROUPS.map((g) => [g, z.string().optional()])) as Record<HostGroup, z.ZodOptional<z.ZodString>>);
 const imagesSchema = z.strictObject(Object.fromEntries(IMAGE_NAMES.map((n) => [n, imageRef.optional()])) as Record<ImageName, z.ZodOptional<typeof imageRef>>);
@@ -47,7 +50,7 @@ const secretNamesSchema = <T extends z.ZodTypeAny>(value: T) =>
 /** The shape of every key's decoded value. Defaults that depend on other keys are applied later. */
 const schema = z.strictObject({
     cloud: z.enum(["hetzner", "digitalocean", "existing"], { error: "must be one of hetzner, digitalocean, existing" }),
-    phase: z.coerce.number().pipe(z.union([z.literal(1), z.literal(2), z.literal(3)], { error: "must be 1, 2 or 3" })),
+    phase: numeric(z.union([z.literal(1), z.literal(2), z.literal(3)], { error: "must be 1, 2 or 3" })),
     domain: hostname,
     region: z.string().optional(),
     sizes: sizesSchema.optional(),
@@ -70,10 +73,10 @@ const schema = z.strictObject({
     network: z.strictObject({ cidr: z.cidrv4().optional(), subnet: z.cidrv4().optional() }).optional(),
     backups: z
         .strictObject({
-            enabled: z.coerce.boolean().optional(),
+            enabled: z.boolean({ error: "must be true or false" }).optional(),
             retentionDays: positiveInt(3650).optional(),
             redisRetentionDays: positiveInt(3650).optional(),
-            hourUtc: z.coerce.number().int().min(0).max(23, { error: "must be an hour 0-23" }).optional(),
+            hourUtc: numeric(z.number().int().min(0, { error: "must be an hour 0-23" }).max(23, { error: "must be an hour 0-23" })).optional(),
             bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: "must be a bucket name (3-63 lower-case letters, digits, dashes)" }).optional(),
             endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
             region: z.string().optional(),
@@ -90,19 +93,19 @@ const schema = z.strictObject({
         })
         .optional(),
     alertSlackWebhook: z.url({ protocol: /^https$/, error: "must be an https webhook URL" }).optional(),
-    rotate: secretNamesSchema(z.coerce.number().int().min(0, { error: "must be a generation number >= 0" })).optional(),
+    rotate: secretNamesSchema(numeric(z.number({ error: "must be a generation number >= 0" }).int().min(0, { error: "must be a generation number >= 0" }))).optional(),
     secrets: secretNamesSchema(z.string().min(16, { error: "must be at least 16 characters" })).optional(),
     tastytradeClientId: z.string().min(1).optional(),
     tastytradeClientSecret: z.string().min(1).optional(),
-    protect: z.coerce.boolean().optional(),
-    ssh: z.strictObject({ allowFrom: z.array(cidr).min(1).optional(), port: z.coerce.number().int().min(1).max(65535).optional() }).optional(),
+    protect: z.boolean({ error: "must be true or false" }).optional(),
+    ssh: z.strictObject({ allowFrom: z.array(cidr).min(1).optional(), port: numeric(z.number().int().min(1).max(65535)).optional() }).optional(),
     registryAuth: z.strictObject({ registry: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }).optional(),
-    postgresVersion: z.coerce.number().pipe(z.union([z.literal(16), z.literal(17)], { error: "must be 16 or 17" })).optional(),
+    postgresVersion: numeric(z.union([z.literal(16), z.literal(17)], { error: "must be 16 or 17" })).optional(),
     s3AccessKeyId: z.string().min(1).optional(),
     s3SecretAccessKey: z.string().min(1).optional(),
     aptProxy: z.url({ protocol: /^https?$/, error: "must be an http(s) proxy URL" }).optional(),
     limits: z
-        .record(z.string(), z.strictObject({ memory: z.string().regex(/^\d+[KMG]?$/, { error: "must look like 512M or 2G" }).optional(), cpus: z.coerce.number().positive().optional() }))
+        .record(z.string(), z.strictObject({ memory: z.string().regex(/^\d+[KMG]?$/, { error: "must look like 512M or 2G" }).optional(), cpus: numeric(z.number().positive()).optional() }))
         .optional(),
     celery: z.strictObject({ concurrency: positiveInt(64).optional(), stopTimeoutSeconds: positiveInt(7200).optional() }).optional(),
 });
@@ -171,15 +174,19 @@ function decode(raw: RawConfig, problems: string[]): Record<string, unknown> {
     return out;
 }
 
-function zodProblems(error: z.ZodError): string[] {
-    return error.issues.flatMap((issue) => {
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    return path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), root);
+}
+
+function zodProblems(error: z.ZodError, prefix: PropertyKey[], decoded: Record<string, unknown>): string[] {
+    return error.issues.map((i) => ({ ...i, path: [...prefix, ...i.path] }) as z.core.$ZodIssue).flatMap((issue) => {
         if (issue.code === "unrecognized_keys") {
             return issue.keys.map((k) => {
                 const parentPath = issue.path;
                 return `${keyPath([...parentPath, k])}: unknown key. Fix: remove it (allowed here: see Pulumi.yaml's description of \`${String(parentPath[0] ?? k)}\`).`;
             });
         }
-        if (issue.code === "invalid_type" && issue.input === undefined) {
+        if (valueAt(decoded, issue.path) === undefined) {
             const top = String(issue.path[0]);
             const spec = (CONFIG_KEYS as Record<string, { secret: string }>)[top];
             return [`${keyPath(issue.path)}: is required. Fix: \`${setCommand(issue.path.length === 1 ? top : `${top}` + " (with --path)", spec?.secret === "required")}\`.`];
@@ -195,10 +202,17 @@ function zodProblems(error: z.ZodError): string[] {
 export function parseStackConfig(raw: RawConfig, project: string, stack: string): StackConfig {
     const problems: string[] = [];
     const decoded = decode(raw, problems);
-    const parsed = schema.safeParse(decoded);
-    if (!parsed.success) problems.push(...zodProblems(parsed.error));
-    if (!parsed.success || problems.length > 0) throw new ConfigError(dedupe(problems));
-    const config = complete(parsed.data, project, stack, problems);
+    // Each key is checked on its own, so one bad key does not hide the cross-field rules: those run
+    // whenever `cloud` and `phase` themselves are valid, on the keys that passed.
+    const valid: Record<string, unknown> = {};
+    for (const [key, keySchema] of Object.entries(schema.shape)) {
+        const parsed = (keySchema as z.ZodTypeAny).safeParse(decoded[key]);
+        if (parsed.success) {
+            if (parsed.data !== undefined) valid[key] = parsed.data;
+        } else problems.push(...zodProblems(parsed.error, [key], decoded));
+    }
+    if (valid.cloud === undefined || valid.phase === undefined) throw new ConfigError(dedupe(problems));
+    const config = complete(valid as Decoded, project, stack, problems);
     if (problems.length > 0) throw new ConfigError(dedupe(problems));
     return deepFreeze(config);
 }
@@ -249,7 +263,7 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
                 problems.push(`${k(`sizes.${group}`)}: "${type}" is not a ${d.cloud} server type.${suggestion(type, catalog.serverTypes.map((t) => t.name))} Fix: use one of ${catalog.serverTypes.filter((t) => t.available).map((t) => t.name).join(", ")}.`);
             } else if (!known.available) {
                 problems.push(`${k(`sizes.${group}`)}: ${d.cloud} no longer sells "${type}" to new servers. Fix: use one of ${catalog.serverTypes.filter((t) => t.available && t.arch === known.arch).map((t) => t.name).join(", ")}.`);
-            } else if (d.region && known.regions && !known.regions.includes(d.region)) {
+            } else if (d.region && catalog.regions.some((r) => r.name === d.region) && known.regions && !known.regions.includes(d.region)) {
                 problems.push(`${k(`sizes.${group}`)}: "${type}" is not offered in ${d.region} (only ${known.regions.join(", ")}). Fix: choose another type or region.`);
             }
             sizes[group] = type;
@@ -301,7 +315,7 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
         bucket: d.backups?.bucket ?? `${project}-${stack}-backups`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63),
         ...(d.backups?.endpoint !== undefined
             ? { endpoint: d.backups.endpoint }
-            : d.cloud !== "existing" && backupRegion
+            : d.cloud !== "existing" && backupRegion && catalogs[d.cloud].objectStorageRegions.includes(backupRegion)
               ? { endpoint: catalogs[d.cloud].s3Endpoint(backupRegion) }
               : {}),
         ...(backupRegion !== undefined ? { region: backupRegion } : {}),
@@ -329,7 +343,7 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
         hosts: (d.hosts ?? []).map((h) => ({ ...h, roles: [...h.roles] })),
         network,
         backups,
-        acme: { email: d.acme.email, directoryUrl: d.acme.directoryUrl ?? LETS_ENCRYPT_PRODUCTION },
+        acme: { email: d.acme?.email, directoryUrl: d.acme?.directoryUrl ?? LETS_ENCRYPT_PRODUCTION },
         alerts: {
             ...(d.alerts?.email ? { email: d.alerts.email } : {}),
             ...(d.alerts?.heartbeatUrl ? { heartbeatUrl: d.alerts.heartbeatUrl } : {}),

@@ -165,7 +165,7 @@ export async function runOffline(raw: RawConfig, stack: string, project = "senex
     for (const key of Object.keys(require.cache)) if (key.startsWith(repoRoot) && !key.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[key];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(repoRoot, "index.ts")) as Record<string, unknown>;
-    const outputs = (await pulumi.output(program).promise()) as Record<string, unknown>;
+    const outputs = await new Promise<Record<string, unknown>>((resolve) => pulumi.output(program).apply((o) => resolve(o as Record<string, unknown>)));
     await settings.waitForRPCs();
     fixUrns(resources, stack, project);
     return { resources, outputs };

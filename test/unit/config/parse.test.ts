@@ -1,0 +1,80 @@
+import { parseStackConfig } from "../../../config/schema";
+import { SecretValue } from "../../../config/secret";
+import { CONFIG_KEYS } from "../../../config/keys";
+import { rawConfigFromStackFile, rawConfigFromValues } from "../../../plan/stackFile";
+import * as fs from "fs";
+import * as path from "path";
+import { inspect } from "util";
+import { parse } from "yaml";
+
+const root = path.resolve(__dirname, "../../..");
+const stackFiles = [path.join(root, "Pulumi.production.yaml"), path.join(root, "Pulumi.staging.yaml"), ...fs.readdirSync(path.join(root, "examples")).map((f) => path.join(root, "examples", f))];
+
+describe("stack config", () => {
+    it.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s is valid", (_name, file) => {
+        const config = parseStackConfig(rawConfigFromStackFile(file), "senex-infra", "t");
+        expect(Object.isFrozen(config)).toBe(true);
+        expect(Object.isFrozen(config.images)).toBe(true);
+    });
+
+    it("production is hetzner phase 3, protected, every image pinned by digest", () => {
+        const c = parseStackConfig(rawConfigFromStackFile(path.join(root, "Pulumi.production.yaml")), "senex-infra", "production");
+        expect([c.cloud, c.phase, c.protect]).toEqual(["hetzner", 3, true]);
+        expect(c.images.app).toMatch(/@sha256:[0-9a-f]{64}$/);
+    });
+
+    it("accepts values as `pulumi config set` delivers them (strings)", () => {
+        const c = parseStackConfig(
+            {
+                values: {
+                    "senex-infra:cloud": "digitalocean",
+                    "senex-infra:phase": "3",
+                    "senex-infra:webCount": "4",
+                    "senex-infra:workerCount": "3",
+                    "senex-infra:protect": "false",
+                    "senex-infra:domain": "example.com",
+                    "senex-infra:region": "fra1",
+                    "senex-infra:adminSshKeys": '["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEomy+fnvdYaZRXSlk9A0O+2sTksvO8QzBhIr5oqlkWa a@b"]',
+                    "senex-infra:acme": '{"email":"a@example.com"}',
+                },
+                secretKeys: new Set(),
+            },
+            "senex-infra",
+            "s",
+        );
+        expect([c.phase, c.webCount, c.workerCount, c.protect]).toEqual([3, 4, 3, false]);
+    });
+
+    it("keeps secrets wrapped: they never print", () => {
+        const c = parseStackConfig(
+            rawConfigFromValues(
+                {
+                    "senex-infra:cloud": "hetzner",
+                    "senex-infra:phase": 1,
+                    "senex-infra:domain": "example.com",
+                    "senex-infra:region": "fsn1",
+                    "senex-infra:adminSshKeys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEomy+fnvdYaZRXSlk9A0O+2sTksvO8QzBhIr5oqlkWa a@b"],
+                    "senex-infra:acme": { email: "a@example.com" },
+                    "senex-infra:tastytradeClientId": "id",
+                    "senex-infra:tastytradeClientSecret": { secure: "x" },
+                },
+                () => "very-secret-plaintext-42",
+            ),
+            "senex-infra",
+            "s",
+        );
+        expect(c.tastytrade.clientSecret).toBeInstanceOf(SecretValue);
+        expect(c.tastytrade.clientSecret!.reveal()).toBe("very-secret-plaintext-42");
+        for (const text of [JSON.stringify(c), inspect(c, { depth: 10 }), `${c.tastytrade.clientSecret}`]) expect(text).not.toContain("very-secret-plaintext-42");
+    });
+
+    it("Pulumi.yaml declares exactly the keys config/ knows, with their descriptions", () => {
+        const doc = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type?: string; description: string; secret?: boolean }> };
+        expect(Object.keys(doc.config).sort()).toEqual(Object.keys(CONFIG_KEYS).sort());
+        for (const [k, spec] of Object.entries(CONFIG_KEYS)) {
+            expect(doc.config[k].description).toBe(spec.description);
+            expect(doc.config[k].type).toBe(spec.type === "object" ? undefined : spec.type);
+            expect(Boolean(doc.config[k].secret)).toBe(spec.secret === "required");
+        }
+    });
+});
