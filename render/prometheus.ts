@@ -223,16 +223,18 @@ export function renderAlertRules(spec: AlertRulesSpec): string {
           "Last successful {{ $labels.kind }} backup on {{ $labels.host }} is older than " + backupHours + " h",
           "The backup timer failed or stopped; the RPO is no longer met.",
         ),
-        ...spec.backupKinds.map((kind) =>
-          rule(
+        ...spec.backupKinds.map((kind): Rule => {
+          const r = rule(
             "BackupNeverSucceeded",
             `absent(${BACKUP_METRIC}{kind="${kind}"})`,
             `${backupHours}h`,
             "critical",
             `No successful ${kind} backup recorded`,
             "No backup job of this kind has ever reported success to node-exporter's textfile collector.",
-          ),
-        ),
+          );
+          // absent() drops the selector's labels; without `kind` the rules would be duplicates.
+          return { ...r, labels: { ...r.labels, kind } };
+        }),
         rule(
           "DiskSpaceLow",
           `node_filesystem_avail_bytes{fstype!~"tmpfs|overlay|squashfs"} / node_filesystem_size_bytes{fstype!~"tmpfs|overlay|squashfs"} < ${disk}`,
