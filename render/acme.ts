@@ -10,6 +10,7 @@
 //   then deploys: copies lego's files over nginx's atomically and sends nginx SIGHUP (reload).
 // Test stacks point `directoryUrl` at pebble and `caBundle` at pebble's CA.
 
+import { shellWord } from "./shell-words";
 import { renderUnitSections, unitCommandLine } from "./systemd";
 
 /** What lego needs. All paths are on the host. */
@@ -38,10 +39,6 @@ export interface AcmeSpec {
 
 const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
-/** Single-quotes a value for bash unless it is plain. */
-function bashWord(value: string): string {
-  return PLAIN.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 function validate(spec: AcmeSpec): void {
   const problems: string[] = [];
@@ -68,7 +65,7 @@ webroot=${spec.webroot}
 lego_path=${spec.legoPath}
 nginx_container=${spec.nginxContainer}
 ${spec.caBundle ? `export LEGO_CA_CERTIFICATES=${spec.caBundle}\n` : ""}
-lego_args=(--accept-tos --email ${bashWord(spec.email)} --server ${bashWord(spec.directoryUrl)}
+lego_args=(--accept-tos --email ${shellWord(spec.email)} --server ${shellWord(spec.directoryUrl)}
   --path "$lego_path" --http --http.webroot "$webroot" --key-type ec256
   --domains "$domain" --domains "www.$domain")
 

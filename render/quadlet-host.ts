@@ -22,6 +22,7 @@
 //   through PodmanArgs.
 
 import { createHash } from "node:crypto";
+import { shellWord } from "./shell-words";
 import { quadletServiceName, renderQuadlet, type ContainerSection, type QuadletFile, type SecretRef, type ServiceSection, type UnitSection } from "./quadlet";
 
 /** Optional per-container resource limits; omit on hosts without cgroup controllers. */
@@ -166,14 +167,10 @@ function volumeFile(name: string): string {
   return `${name}.volume`;
 }
 
-function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
 /** A health check for redis-like servers: the password comes from the mounted secret, never the command line. */
 function redisPing(address: string, port: number, passwordFile: string | undefined): string {
-  const ping = ["redis-cli", "--no-auth-warning", "-h", address, "-p", String(port), "ping"].map(shellQuote).join(" ");
-  return passwordFile ? `REDISCLI_AUTH=$(cat ${shellQuote(passwordFile)}) ${ping} | grep -qx PONG` : `${ping} | grep -qx PONG`;
+  const ping = ["redis-cli", "--no-auth-warning", "-h", address, "-p", String(port), "ping"].map(shellWord).join(" ");
+  return passwordFile ? `REDISCLI_AUTH=$(cat ${shellWord(passwordFile)}) ${ping} | grep -qx PONG` : `${ping} | grep -qx PONG`;
 }
 
 function secretPath(refs: readonly SecretRef[], name: string): string | undefined {
