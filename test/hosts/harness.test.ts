@@ -99,6 +99,18 @@ describe("nspawn test hosts", () => {
     expect(r).toEqual({ code: 0, stdout: "gamma\nno-cloud-init\n" });
   });
 
+  it("installs Debian packages through the apt proxy on the gateway (no other route out)", async () => {
+    const r = await plain.exec(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hello >/dev/null && hello"], { timeoutMs: 240_000 });
+    expect(r.stderr).not.toMatch(/^E:/m);
+    expect(r.stdout).toBe("Hello, world!\n");
+  });
+
+  it("runs exec'd commands inside the host's cgroup tree, so logind serves them (linger)", async () => {
+    const h = seeded[0];
+    const r = await h.exec(["sh", "-c", "loginctl enable-linger tester && sleep 1 && systemctl --user -M tester@ is-system-running --wait"], { timeoutMs: 60_000 });
+    expect(r.stdout.trim()).toMatch(/^(running|degraded)$/);
+  });
+
   it("connects the hosts on the private bridge", async () => {
     const [a, b] = seeded;
     expect((await a.exec(["ping", "-c", "1", "-W", "2", b.address])).code).toBe(0);

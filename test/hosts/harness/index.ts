@@ -206,12 +206,26 @@ export class TestHost implements HostAddressing {
 
   /** Runs argv inside the host (all its namespaces, as root) — for test assertions, not deployment. */
   exec(argv: string[], opts: ExecOptions = {}): Promise<ToolRun> {
-    const args = ["-t", String(this.leaderPid()), "-a", "-r", "-w", "--", ...argv];
-    return runProcess("/usr/bin/nsenter", args, {
+    const leader = this.leaderPid();
+    // Join a cgroup inside the host's tree first: from outside it, logind and friends cannot map
+    // the caller to a unit (`loginctl enable-linger` fails with "Protocol driver not attached").
+    const args = ["-c", 'echo $$ > "$0" && exec "$@"', this.execCgroupProcs(leader),
+      "/usr/bin/nsenter", "-t", String(leader), "-a", "-r", "-w", "--", ...argv];
+    return runProcess("/bin/sh", args, {
       input: opts.input,
       timeoutMs: opts.timeoutMs ?? 60_000,
       env: { PATH: PATH_ENV, HOME: "/root", LANG: "C.UTF-8", TERM: "dumb", ...opts.env },
     });
+  }
+
+  /** cgroup.procs of `senex-exec.scope` beside the host's init.scope (made on first use). */
+  private execCgroupProcs(leader: number): string {
+    const line = fs.readFileSync(`/proc/${leader}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"));
+    if (!line) throw new Error(`host ${this.name}: no cgroup2 path for its init (pid ${leader})`);
+    const base = this.cgroups.unified.slice(0, this.cgroups.unified.indexOf(`/${CGROUP_TREE}/`));
+    const dir = path.join(base, path.dirname(line.slice(3)), "senex-exec.scope");
+    fs.mkdirSync(dir, { recursive: true });
+    return path.join(dir, "cgroup.procs");
   }
 
   /** Clean poweroff (SIGTERM to nspawn), bounded; falls back to kill() after timeoutMs. */
