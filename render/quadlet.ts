@@ -170,12 +170,31 @@ export interface ImageSection {
   readonly TLSVerify?: boolean;
 }
 
+/** `[Build]` keys: build an image on the host (e.g. PostgreSQL + pgBackRest from a Containerfile). */
+export interface BuildSection {
+  /** Tag of the built image; containers reference the `.build` unit name instead. */
+  readonly ImageTag: string;
+  /** Containerfile path (absolute, or relative to the working directory). */
+  readonly File?: string;
+  /** Build context: a path, or `file` / `unit` for the Containerfile's / unit file's directory. */
+  readonly SetWorkingDirectory?: string;
+  /** Pull policy of base images. */
+  readonly Pull?: "missing" | "always" | "never" | "newer";
+  /** Registry auth file for base images. */
+  readonly AuthFile?: string;
+  /** Network during the build (`none` keeps builds hermetic). */
+  readonly Network?: string;
+  /** Build arguments / environment. */
+  readonly Environment?: Readonly<Record<string, string>>;
+}
+
 /** A complete Quadlet file, discriminated by its extension. */
 export type QuadletFile =
   | { readonly kind: "container"; readonly unit?: UnitSection; readonly container: ContainerSection; readonly service?: ServiceSection; readonly install?: InstallSection }
   | { readonly kind: "network"; readonly unit?: UnitSection; readonly network: NetworkSection }
   | { readonly kind: "volume"; readonly unit?: UnitSection; readonly volume: VolumeSection }
-  | { readonly kind: "image"; readonly unit?: UnitSection; readonly image: ImageSection; readonly service?: ServiceSection };
+  | { readonly kind: "image"; readonly unit?: UnitSection; readonly image: ImageSection; readonly service?: ServiceSection }
+  | { readonly kind: "build"; readonly unit?: UnitSection; readonly build: BuildSection; readonly service?: ServiceSection };
 
 function secretText(ref: SecretRef): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ref.name)) throw new Error(`secret name \`${ref.name}\` is not a podman secret name`);
@@ -278,7 +297,7 @@ function containerSectionText(c: ContainerSection): UnitSectionText {
   };
 }
 
-/** Renders one Quadlet file (`.container`, `.network`, `.volume`, `.image`). */
+/** Renders one Quadlet file (`.container`, `.network`, `.volume`, `.image`, `.build`). */
 export function renderQuadlet(file: QuadletFile, header?: readonly string[]): string {
   switch (file.kind) {
     case "container":
@@ -313,6 +332,29 @@ export function renderQuadlet(file: QuadletFile, header?: readonly string[]): st
         [
           unitSectionText(file.unit),
           { name: "Image", entries: [["Image", file.image.Image], ["AuthFile", file.image.AuthFile], ["TLSVerify", file.image.TLSVerify]] },
+          serviceSectionText(file.service),
+        ],
+        header,
+      );
+    case "build":
+      if (file.build.File === undefined && file.build.SetWorkingDirectory === undefined) {
+        throw new Error("a `.build` needs `File` or `SetWorkingDirectory`");
+      }
+      return renderUnitSections(
+        [
+          unitSectionText(file.unit),
+          {
+            name: "Build",
+            entries: [
+              ["ImageTag", file.build.ImageTag],
+              ["File", file.build.File],
+              ["SetWorkingDirectory", file.build.SetWorkingDirectory],
+              ["Pull", file.build.Pull],
+              ["AuthFile", file.build.AuthFile],
+              ["Network", file.build.Network],
+              ["Environment", keyValues(file.build.Environment)],
+            ],
+          },
           serviceSectionText(file.service),
         ],
         header,

@@ -4,6 +4,7 @@
  * keys and bad values; systemd-analyze refuses bad [Unit]/[Service] keys, missing dependencies and
  * missing executables. A deliberately broken render must fail, so the check can fail.
  */
+import { renderQuadlet } from "../../render/quadlet";
 import { renderHostQuadlets } from "../../render/quadlet-host";
 import { runInTrixie, type ToolRun } from "../support/trixie";
 import { defaultInput, deployment, quadletSpec, type Phase } from "../unit/render/phase-hosts";
@@ -66,6 +67,20 @@ describe("Quadlet files through quadlet + systemd-analyze verify", () => {
     const migrate = r.stdout.split(/^---/m).find((s) => s.startsWith("senex-migrate.service---"))!;
     expect(migrate).toMatch(/^Type=oneshot$/m);
     expect(migrate).toMatch(/^RemainAfterExit=yes$/m);
+  });
+
+  it("a .build unit (image built on the host) and a container using it convert and verify", () => {
+    const files = {
+      "senex-postgres-image.build": renderQuadlet({
+        kind: "build",
+        build: { ImageTag: "localhost/senex-postgres:17-pgbackrest", File: "/home/senex/.config/senex/images/postgres/Containerfile", SetWorkingDirectory: "file", Network: "none", Pull: "never" },
+      }),
+      "senex-postgres.container": renderQuadlet({ kind: "container", container: { Image: "senex-postgres-image.build", Network: ["host"] }, install: { WantedBy: ["default.target"] } }),
+    };
+    const r = generateAndVerify(files);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim().split("\n")).toEqual(["senex-postgres-image-build.service", "senex-postgres.service"]);
+    expect(r.code).toBe(0);
   });
 
   // A check that cannot fail proves nothing: each of these breaks one rendered file. The main test

@@ -67,8 +67,16 @@ describe("renderQuadlet", () => {
     [{ kind: "network", network: { NetworkName: "senex", Subnet: "10.89.7.0/24" } }, "[Network]\nNetworkName=senex\nSubnet=10.89.7.0/24\n"],
     [{ kind: "volume", volume: { VolumeName: "senex-pg" } }, "[Volume]\nVolumeName=senex-pg\n"],
     [{ kind: "image", image: { Image: "r.test/app:1", AuthFile: "/home/senex/.config/containers/auth.json" } }, "[Image]\nImage=r.test/app:1\nAuthFile=/home/senex/.config/containers/auth.json\n"],
+    [
+      { kind: "build", build: { ImageTag: "localhost/senex-postgres:17-pgbackrest", File: "/home/senex/.config/senex/images/postgres/Containerfile", SetWorkingDirectory: "file", Network: "none" } },
+      "[Build]\nImageTag=localhost/senex-postgres:17-pgbackrest\nFile=/home/senex/.config/senex/images/postgres/Containerfile\nSetWorkingDirectory=file\nNetwork=none\n",
+    ],
   ])("renders %j", (file, text) => {
     expect(renderQuadlet(file)).toBe(text);
+  });
+
+  it("refuses a .build without a Containerfile or context", () => {
+    expect(() => renderQuadlet({ kind: "build", build: { ImageTag: "localhost/x:1" } })).toThrow(/`File` or `SetWorkingDirectory`/);
   });
 
   it("rejects a value with a line break instead of writing a different unit", () => {
