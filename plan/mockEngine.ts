@@ -127,7 +127,7 @@ interface RegisterRequest {
  * Runs index.ts once for the given config. Throws what the program throws (a ConfigError for bad
  * config, before any resource is registered).
  */
-export async function runOffline(raw: RawConfig, stack: string, project = "senex-infra"): Promise<OfflineRun> {
+export async function runOffline(raw: RawConfig, stack: string, project = "senex-infra", program?: () => Record<string, unknown>): Promise<OfflineRun> {
     const resources: RecordedResource[] = [];
     await pulumi.runtime.setMocks({ newResource: mockState, call: (args) => args.inputs }, project, stack, false);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -164,8 +164,8 @@ export async function runOffline(raw: RawConfig, stack: string, project = "senex
     // A fresh copy of the program and its modules for every run (the mock runtime is per run).
     for (const key of Object.keys(require.cache)) if (key.startsWith(repoRoot) && !key.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[key];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(repoRoot, "index.ts")) as Record<string, unknown>;
-    const outputs = await new Promise<Record<string, unknown>>((resolve) => pulumi.output(program).apply((o) => resolve(o as Record<string, unknown>)));
+    const exports = program ? program() : (require(path.join(repoRoot, "index.ts")) as Record<string, unknown>);
+    const outputs = await new Promise<Record<string, unknown>>((resolve) => pulumi.output(exports).apply((o) => resolve(o as Record<string, unknown>)));
     await settings.waitForRPCs();
     fixUrns(resources, stack, project);
     return { resources, outputs };

@@ -1,0 +1,132 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Deployment } from "../../components/deployment";
+import { parseStackConfig } from "../../config/schema";
+import { RecordedResource, runOffline, SECRET_SIG } from "../../plan/mockEngine";
+import { rawConfigFromStackFile } from "../../plan/stackFile";
+import { buildTopology } from "../../topology";
+import { transition } from "./engineModel";
+
+jest.setTimeout(60_000);
+
+/** The real program, loaded afresh for each run (jest keeps its own module registry). */
+function program(): Record<string, unknown> {
+    let exports: Record<string, unknown> = {};
+    jest.isolateModules(() => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        exports = require("../../index");
+    });
+    return exports;
+}
+
+const root = path.resolve(__dirname, "../..");
+const stackFiles = [path.join(root, "Pulumi.production.yaml"), path.join(root, "Pulumi.staging.yaml"), ...fs.readdirSync(path.join(root, "examples")).map((f) => path.join(root, "examples", f))];
+const STAND_IN = "graph-test-secret-stand-in-7f3a9c";
+const standIn = (key: string) => (key.endsWith("alertSlackWebhook") ? `https://hooks.slack.invalid/${STAND_IN}` : `${STAND_IN}-${key}`);
+
+/** Inputs as JSON with every secret-wrapped value removed: what would be stored in plaintext. */
+function plaintextInputs(r: RecordedResource): string {
+    return JSON.stringify(r.inputs, (_k, v) => (v && typeof v === "object" && (v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG ? "[secret]" : v));
+}
+
+describe.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s under the mock engine", (_name, file) => {
+    let resources: RecordedResource[];
+    const raw = rawConfigFromStackFile(file, standIn);
+    const config = parseStackConfig(raw, "senex-infra", "graph");
+
+    beforeAll(async () => {
+        resources = (await runOffline(raw, "graph", "senex-infra", program)).resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    });
+
+    it("every resource has a registered parent, except the one root", () => {
+        const urns = new Set(resources.map((r) => r.urn));
+        const roots = resources.filter((r) => !urns.has(r.parent));
+        expect(roots.map((r) => r.type)).toEqual(["senex:index:Deployment"]);
+    });
+
+    it("URNs are unique", () => {
+        expect(new Set(resources.map((r) => r.urn)).size).toBe(resources.length);
+    });
+
+    it("no secret plaintext in any resource input outside a secret", () => {
+        for (const r of resources) expect(plaintextInputs(r)).not.toContain(STAND_IN);
+        const servers = resources.filter((r) => r.type === "hcloud:index/server:Server" || r.type === "digitalocean:index/droplet:Droplet");
+        for (const s of servers) expect(s.secretInputs).toContain("userData"); // it carries the host's private key
+    });
+
+    it("no database, Redis, Sentinel or PgBouncer port is open to the internet", () => {
+        const forbidden = [5432, 6432, 6379, 6380, 26379, 9100, 9121, 9122, 9187, 9090, 9093, 3000, 3100];
+        for (const r of resources.filter((x) => x.type === "hcloud:index/firewall:Firewall")) {
+            for (const rule of (r.inputs.rules as Array<{ port?: string; sourceIps: string[] }>) ?? []) {
+                const fromInternet = rule.sourceIps.some((s) => s === "0.0.0.0/0" || s === "::/0" || !s.startsWith("10."));
+                if (!fromInternet) continue;
+                expect(["22", "80", "443", undefined]).toContain(rule.port);
+            }
+        }
+        for (const r of resources.filter((x) => x.type === "digitalocean:index/firewall:Firewall")) {
+            for (const rule of (r.inputs.inboundRules as Array<{ portRange?: string; sourceAddresses?: string[] }>) ?? []) {
+                if (!rule.sourceAddresses?.some((s) => !s.startsWith("10."))) continue;
+                expect(["22", "80", "443", undefined]).toContain(rule.portRange);
+            }
+        }
+        const topology = buildTopology(config);
+        for (const h of topology.hosts) for (const s of h.services) if (forbidden.includes(s.port ?? 0)) expect(s.exposure?.kind).not.toBe("public");
+    });
+
+    it("data is protected exactly when the stack sets protect", () => {
+        const dataTypes = ["hcloud:index/volume:Volume", "digitalocean:index/volume:Volume", "aws:s3/bucket:Bucket", "digitalocean:index/spacesBucket:SpacesBucket", "hcloud:index/zone:Zone", "digitalocean:index/domain:Domain"];
+        for (const r of resources.filter((x) => dataTypes.includes(x.type))) expect([r.name, r.protect]).toEqual([r.name, config.protect]);
+        const dbServers = resources.filter((r) => /-(main|db-\d+|redis-\d+|cache-\d+)-(server|droplet)$/.test(r.name));
+        for (const r of dbServers) expect([r.name, r.protect]).toEqual([r.name, config.protect]);
+        const webServers = resources.filter((r) => /-(web|worker|monitoring)-\d+-(server|droplet)$/.test(r.name));
+        for (const r of webServers) expect(r.protect).toBe(false);
+    });
+
+    it("servers ignore later user-data edits (a bootstrap change never replaces a server)", () => {
+        for (const r of resources.filter((x) => x.type === "hcloud:index/server:Server" || x.type === "digitalocean:index/droplet:Droplet")) expect(r.ignoreChanges).toEqual(expect.arrayContaining(["userData", "image"]));
+    });
+});
+
+describe("two deployments in one program", () => {
+    it("child names never collide", async () => {
+        const raw = rawConfigFromStackFile(path.join(root, "examples", "Pulumi.hetzner-phase2.yaml"));
+        const config = parseStackConfig(raw, "senex-infra", "twice");
+        const topology = buildTopology(config);
+        const { resources } = await runOffline(raw, "twice", "senex-infra", () => {
+            new Deployment("blue", { config, topology });
+            new Deployment("green", { config, topology });
+            return {};
+        });
+        const urns = resources.map((r) => r.urn);
+        expect(new Set(urns).size).toBe(urns.length);
+        expect(resources.filter((r) => r.type === "hcloud:index/server:Server")).toHaveLength(6);
+    });
+});
+
+describe("phase changes keep the data", () => {
+    const run = async (phase: number, extra: Record<string, unknown> = {}) => {
+        const file = path.join(root, "examples", `Pulumi.hetzner-phase${phase}.yaml`);
+        const raw = rawConfigFromStackFile(file);
+        const values = { ...raw.values, ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])) };
+        return (await runOffline({ values, secretKeys: raw.secretKeys }, "prod", "senex-infra", program)).resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    };
+    const short = (urn: string) => urn.split("::").pop()!;
+
+    it("1 → 2: the phase-1 server, its data volume and host key are kept (as db-1); web and cache hosts are created", async () => {
+        const t = transition(await run(1), await run(2));
+        expect(t.kept.map(short)).toEqual(expect.arrayContaining(["senex-db-1", "senex-db-1-server", "senex-db-1-data", "senex-db-1-data-attachment", "senex-secrets-host-key-db-1", "senex-secrets-db-app-password-g0", "senex-dns-zone"]));
+        expect(t.created.map(short)).toEqual(expect.arrayContaining(["senex-web-1-server", "senex-cache-1-server", "senex-cache-1-data"]));
+        const deleted = t.deleted.map(short);
+        for (const d of deleted) expect(d).not.toMatch(/server|data|host-key|password|passphrase|zone/);
+        process.stdout.write(`phase 1 → 2: ${t.created.length} created, ${t.kept.length} kept, deleted: ${deleted.join(", ") || "none"}\n`);
+    });
+
+    it("2 → 3: db-1 and cache-1 (as redis-1) are kept with their volumes; nothing holding data is deleted", async () => {
+        const t = transition(await run(2), await run(3));
+        expect(t.kept.map(short)).toEqual(expect.arrayContaining(["senex-db-1-server", "senex-db-1-data", "senex-redis-1-server", "senex-redis-1-data", "senex-web-1-server"]));
+        expect(t.created.map(short)).toEqual(expect.arrayContaining(["senex-db-2-server", "senex-redis-2-server", "senex-redis-3-server", "senex-worker-1-server", "senex-monitoring-1-server", "senex-entry-lb"]));
+        const deleted = t.deleted.map(short);
+        for (const d of deleted) expect(d).not.toMatch(/server|data|host-key|password|passphrase|zone|bucket/);
+        process.stdout.write(`phase 2 → 3: ${t.created.length} created, ${t.kept.length} kept, deleted: ${deleted.join(", ") || "none"}\n`);
+    });
+});
