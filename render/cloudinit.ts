@@ -193,7 +193,6 @@ function subordinateIdFiles(spec: BootstrapSpec): BootstrapFile[] {
 /** The commands run after packages, users and files are in place (idempotent; shared). */
 export function bootstrapCommands(spec: BootstrapSpec): BootstrapCommand[] {
   const commands: BootstrapCommand[] = [
-    ["passwd", "--lock", "senex"],
     ["install", "-d", "-m", "0700", "-o", "senex", "-g", "senex", "/home/senex/.config", "/home/senex/.config/containers", "/home/senex/.config/containers/systemd"],
     ["loginctl", "enable-linger", "senex"],
     ["systemctl", "daemon-reload"],
@@ -265,6 +264,8 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
     "",
     "# put_file MODE OWNER PATH < content: atomic replace (temp file in the same directory + rename),",
     "# mode and owner set before the rename; untouched when the content is already the same.",
+    "# Replaced paths are remembered in \"changed\" so follow-up steps run only when needed.",
+    "changed=()",
     "put_file() {",
     '  local mode="$1" owner="$2" path="$3" tmp',
     '  install -d -m 0755 "$(dirname "$path")"',
@@ -277,6 +278,16 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
     "  fi",
     '  chmod "$mode" "$tmp"; chown "$owner" "$tmp"',
     '  mv -f "$tmp" "$path"',
+    '  changed+=("$path")',
+    "}",
+    "",
+    "# was_changed PREFIX: did put_file replace a file under PREFIX in this run?",
+    "was_changed() {",
+    "  local p",
+    '  for p in "${changed[@]}"; do',
+    '    case "$p" in "$1"*) return 0 ;; esac',
+    "  done",
+    "  return 1",
     "}",
     "",
     "ensure_user() {",
@@ -291,14 +302,15 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
   (spec.caCertificates ?? []).forEach((pem, i) => {
     lines.push(`put_file 0644 root:root /usr/local/share/ca-certificates/senex-${i + 1}.crt ${heredoc(pem)}`);
   });
-  if ((spec.caCertificates ?? []).length > 0) lines.push("update-ca-certificates");
+  if ((spec.caCertificates ?? []).length > 0) lines.push("if was_changed /usr/local/share/ca-certificates/; then update-ca-certificates; fi");
   lines.push("", "apt-get update", shellCommand(["apt-get", "install", "-y", "--no-install-recommends", ...bootstrapPackages(spec)]), "");
   const ids = spec.subordinateIds ?? { start: 100000, count: 65536 };
   const range = `${ids.start}-${ids.start + ids.count - 1}`;
   lines.push(
     "ensure_user admin",
     "ensure_user senex",
-    "passwd --lock admin >/dev/null",
+    // no passwords at all (cloud-init's lock_passwd); only rewrite /etc/shadow when needed
+    ...["admin", "senex"].map((user) => `[ "$(passwd --status ${user} | cut -d' ' -f2)" = L ] || passwd --lock ${user} >/dev/null`),
     "# rootless podman needs subordinate ids; keep an existing range (container storage depends on it)",
     `grep -q '^senex:' /etc/subuid || usermod --add-subuids ${range} senex`,
     `grep -q '^senex:' /etc/subgid || usermod --add-subgids ${range} senex`,

@@ -97,6 +97,67 @@ describe("cloud-init user-data and the bootstrap script", () => {
     expect(r.code).toBe(0);
   });
 
+  it("the bootstrap script runs for real on an overlay of a trixie root, converges, and a second run changes no file", () => {
+    const [, , spec] = hosts[0]!;
+    // systemd is not PID 1 here and there is no network: stubs record systemctl/loginctl/apt-get
+    // calls; everything else (useradd, usermod, install, sshd -t, update-ca-certificates, sudo) is real.
+    const stub = "#!/bin/sh\necho \"$(basename \"$0\") $*\" >> /var/log/senex-stub.log\n";
+    const r = runInTrixie(
+      (dir) => [
+        "sh",
+        "-c",
+        [
+          "set -e",
+          "mkdir -p /tmp/up /tmp/work /tmp/ov",
+          // an overlay: the shared tools root stays untouched, the script writes to tmpfs
+          "mount -t overlay overlay -o lowerdir=/,upperdir=/tmp/up,workdir=/tmp/work /tmp/ov",
+          "mount --bind /proc /tmp/ov/proc && mount --rbind /dev /tmp/ov/dev",
+          "mount -t tmpfs tmpfs /tmp/ov/tmp && mount -t tmpfs tmpfs /tmp/ov/run && mkdir -p /tmp/ov/run/sshd",
+          "for s in systemctl loginctl apt-get; do cp stub /tmp/ov/usr/local/sbin/$s; chmod 755 /tmp/ov/usr/local/sbin/$s; done",
+          `cp bootstrap.sh /tmp/ov/root/bootstrap.sh`,
+          "chroot /tmp/ov bash /root/bootstrap.sh > first.log",
+          "touch /tmp/ov/root/marker && sleep 1.1",
+          "chroot /tmp/ov bash /root/bootstrap.sh > second.log",
+          "echo \"changed on second run: $(chroot /tmp/ov find /etc /home /usr/local/share/ca-certificates -newer /root/marker -type f | sort | tr '\\n' ' ')\"",
+          "chroot /tmp/ov getent passwd admin senex | cut -d: -f1,6,7",
+          "chroot /tmp/ov stat -c '%n %a %U' /home/admin/.ssh/authorized_keys /home/senex/.ssh/authorized_keys /etc/senex/firewall.nft /etc/sudoers.d/90-senex-admin",
+          "chroot /tmp/ov grep '^senex:' /etc/subuid /etc/subgid",
+          "chroot /tmp/ov passwd --status senex | cut -d' ' -f1,2",
+          "chroot /tmp/ov sudo -l -U admin | grep -c 'NOPASSWD: ALL'",
+          "chroot /tmp/ov sudo -l -U senex | grep -c 'not allowed to run sudo'",
+          "chroot /tmp/ov grep -c 'BEGIN CERTIFICATE' /usr/local/share/ca-certificates/senex-1.crt",
+          "grep -c '^systemctl enable --now senex-firewall.service$' /tmp/ov/var/log/senex-stub.log",
+          "grep -c '^loginctl enable-linger senex$' /tmp/ov/var/log/senex-stub.log",
+          "tail -1 second.log",
+        ].join("\n"),
+      ],
+      { files: { "bootstrap.sh": renderBootstrapScript(spec), stub }, timeoutMs: 90_000 },
+    );
+    // known benign noise: Debian's rehash skips the bundle file; the namespace's host name is not in /etc/hosts
+    const noise = /^(rehash: warning: skipping ca-certificates\.crt.*|sudo: unable to resolve host .*)\n/gm;
+    expect(r.stderr.replace(noise, "")).toBe("");
+    expect(r.stdout.split("\n")).toEqual([
+      "changed on second run: ",
+      "admin:/home/admin:/bin/bash",
+      "senex:/home/senex:/bin/bash",
+      "/home/admin/.ssh/authorized_keys 600 admin",
+      "/home/senex/.ssh/authorized_keys 600 senex",
+      "/etc/senex/firewall.nft 600 root",
+      "/etc/sudoers.d/90-senex-admin 440 root",
+      expect.stringMatching(/^\/etc\/subuid:senex:\d+:65536$/),
+      expect.stringMatching(/^\/etc\/subgid:senex:\d+:65536$/),
+      "senex L",
+      "1",
+      "1",
+      "1",
+      "2",
+      "2",
+      "senex-bootstrap: done",
+      "",
+    ]);
+    expect(r.code).toBe(0);
+  });
+
   it.each([
     ["writable", "", /^$/, "80"],
     ["read-only (as on nspawn test hosts)", "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys", /senex-bootstrap: WARNING: \/etc\/sysctl\.d\/60-senex\.conf not applied now/, "1024"],
