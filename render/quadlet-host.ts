@@ -115,6 +115,26 @@ export interface HostQuadletSpec {
   readonly services: readonly HostService[];
 }
 
+/**
+ * Host paths the nginx container and the ACME renewal (render/acme.ts) must agree on; derive the
+ * AcmeSpec paths from here so the mounts and the script can never point at different places.
+ */
+export function nginxHostPaths(spec: Pick<HostQuadletSpec, "configRoot" | "stateRoot">): {
+  readonly scriptPath: string;
+  readonly tlsDir: string;
+  readonly webroot: string;
+  readonly nginxContainer: string;
+  readonly nginxUnit: string;
+} {
+  return {
+    scriptPath: `${spec.configRoot}/acme/acme.sh`,
+    tlsDir: `${spec.stateRoot}/tls`,
+    webroot: `${spec.stateRoot}/acme-webroot`,
+    nginxContainer: "senex-nginx",
+    nginxUnit: "senex-nginx.service",
+  };
+}
+
 /** Ports each kind listens on (on the private address unless noted). */
 export function servicePorts(service: HostService): number[] {
   switch (service.kind) {
@@ -412,7 +432,8 @@ function buildService(ctx: Context, service: HostService): Built[] {
         ),
       ];
     }
-    case "nginx":
+    case "nginx": {
+      const paths = nginxHostPaths(ctx.spec);
       return [
         container(base!, { Description: desc("nginx (TLS, static files, reverse proxy)") }, {
           Image: image,
@@ -425,8 +446,8 @@ function buildService(ctx: Context, service: HostService): Built[] {
           ...limitsArgs(service.limits),
           Volume: [
             configMount(ctx, "nginx", "ro"),
-            `${ctx.spec.stateRoot}/tls:${CONTAINER_CONFIG}/tls:ro`,
-            `${ctx.spec.stateRoot}/acme-webroot:/srv/acme:ro`,
+            `${paths.tlsDir}:${CONTAINER_CONFIG}/tls:ro`,
+            `${paths.webroot}:/srv/acme:ro`,
             `${STATIC_VOLUME}:/srv/static:ro`,
           ],
           Exec: ["nginx", "-c", `${CONTAINER_CONFIG}/nginx/nginx.conf`, "-g", "daemon off;"],
@@ -434,9 +455,10 @@ function buildService(ctx: Context, service: HostService): Built[] {
           ...LONG_RUNNING,
           // nginx must start before a certificate exists: put a self-signed placeholder in place
           // (the ACME renewal replaces it and reloads nginx).
-          ExecStartPre: [["/bin/bash", `${ctx.spec.configRoot}/acme/acme.sh`, "placeholder"]],
+          ExecStartPre: [["/bin/bash", paths.scriptPath, "placeholder"]],
         }),
       ];
+    }
     case "node-exporter":
       return [
         container(base!, { Description: desc("node exporter") }, {

@@ -103,7 +103,7 @@ describe("cloud-init user-data and the bootstrap script", () => {
     // calls; everything else (useradd, usermod, install, sshd -t, update-ca-certificates, sudo) is real.
     const stub = "#!/bin/sh\necho \"$(basename \"$0\") $*\" >> /var/log/senex-stub.log\n";
     const r = runInTrixie(
-      (dir) => [
+      [
         "sh",
         "-c",
         [

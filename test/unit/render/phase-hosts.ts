@@ -9,9 +9,12 @@ import { renderAcmeScript, renderAcmeUnits, type AcmeSpec } from "../../../rende
 import { renderBootstrapScript, renderCloudInit, type BootstrapSpec } from "../../../render/cloudinit";
 import { renderNftables, type FirewallSpec, type PrivatePortRule } from "../../../render/nftables";
 import { renderNginxConf, type NginxSpec } from "../../../render/nginx";
-import { renderHostQuadlets, servicePorts, type AppRuntime, type HostQuadletSpec, type HostService } from "../../../render/quadlet-host";
+import { nginxHostPaths, renderHostQuadlets, servicePorts, type AppRuntime, type HostQuadletSpec, type HostService } from "../../../render/quadlet-host";
 
 export type Phase = 1 | 2 | 3;
+
+const CONFIG_ROOT = "/home/senex/.config/senex";
+const STATE_ROOT = "/home/senex/.local/state/senex";
 
 /** What the deployment hands the renderers, including secret values that must never appear. */
 export interface DeploymentInput {
@@ -202,8 +205,8 @@ export function quadletSpec(host: FixtureHost, registryAuthFile?: string): HostQ
   return {
     host: host.name,
     privateAddress: host.privateAddress,
-    configRoot: "/home/senex/.config/senex",
-    stateRoot: "/home/senex/.local/state/senex",
+    configRoot: CONFIG_ROOT,
+    stateRoot: STATE_ROOT,
     services: host.services,
     ...(registryAuthFile ? { registryAuthFile } : {}),
   };
@@ -225,12 +228,9 @@ export function acmeSpec(d: FixtureDeployment): AcmeSpec {
     domain: d.input.domain,
     email: `ops@${d.input.domain}`,
     directoryUrl: "https://acme-v02.api.letsencrypt.org/directory",
-    webroot: "/home/senex/.local/state/senex/acme-webroot",
-    tlsDir: "/home/senex/.local/state/senex/tls",
     legoPath: "/home/senex/.local/state/senex/lego",
-    scriptPath: "/home/senex/.config/senex/acme/acme.sh",
-    nginxContainer: "senex-nginx",
-    nginxUnit: "senex-nginx.service",
+    // the same paths the nginx Quadlet mounts, from the one function both use
+    ...nginxHostPaths({ configRoot: CONFIG_ROOT, stateRoot: STATE_ROOT }),
   };
 }
 

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { quadletServiceName, renderQuadlet, type QuadletFile } from "../../../render/quadlet";
 import { hostUnitNames, imageKey, renderHostQuadlets, servicePorts, type HostService } from "../../../render/quadlet-host";
 import { quoteUnitArg } from "../../../render/systemd";
-import { defaultInput, deployment, quadletSpec, renderHostFiles, SECRET_NAMES, type Phase } from "./phase-hosts";
+import { acmeSpec, defaultInput, deployment, quadletSpec, renderHostFiles, SECRET_NAMES, type Phase } from "./phase-hosts";
 
 /** Parses `Key=value` lines of one section of a unit file. */
 function sectionValues(text: string, section: string, key: string): string[] {
@@ -193,6 +193,15 @@ describe("renderHostQuadlets", () => {
     const d = deployment(defaultInput(1));
     const spec = { ...quadletSpec(d.hosts[0]!), services: [{ kind: "daphne", app: d.app, ports: [9100] } as const, { kind: "node-exporter", image: "x" } as const] };
     expect(() => renderHostQuadlets(spec)).toThrow("port 9100 is declared by both `daphne` and `node-exporter` on main");
+  });
+
+  it("nginx mounts exactly the TLS dir and webroot the ACME script writes, and runs its placeholder step first", () => {
+    const d = deployment(defaultInput(1));
+    const nginx = renderHostQuadlets(quadletSpec(d.hosts[0]!))["senex-nginx.container"]!;
+    const acme = acmeSpec(d);
+    expect(sectionValues(nginx, "Container", "Volume")).toEqual(expect.arrayContaining([`${acme.tlsDir}:/etc/senex/tls:ro`, `${acme.webroot}:/srv/acme:ro`]));
+    expect(sectionValues(nginx, "Service", "ExecStartPre")).toEqual([`/bin/bash ${acme.scriptPath} placeholder`]);
+    expect(sectionValues(nginx, "Container", "Network")).toEqual(["host"]);
   });
 
   it("hostUnitNames lists the systemd units the files generate", () => {
