@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Prepares the engine tier: builds the Pulumi engine from the Go module proxy, or reuses the
+# cached build (scripts/engine-build.sh prints its bin folder last). Needs no Debian package beyond
+# the machine's base image (Go at /usr/local/go, sha256sum, awk); the Node toolchain comes from
+# scripts/toolchain.sh, which scripts/test-all.sh sources first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ ! -x /usr/local/go/bin/go ]; then
+  echo "engine prepare: Go is missing at /usr/local/go (the machine image provides it)" >&2; exit 1
+fi
+start=$SECONDS
+bin="$(bash scripts/engine-build.sh | tail -n1)"
+for tool in pulumi pulumi-resource-pulumi-nodejs; do
+  [ -x "$bin/$tool" ] || { echo "engine prepare: $bin/$tool is missing" >&2; exit 1; }
+done
+echo "engine prepare: engine at $bin ($((SECONDS - start)) s)"
