@@ -231,7 +231,21 @@ function checkHost(spec: BackupHostSpec): void {
   if (spec.media) intInRange("media.retentionDays", spec.media.retentionDays, 1, 3650);
 }
 
-/** The shell variables both scripts start with (all values quoted by `sh`). */
+/**
+ * The `readonly NAME=value` lines a script body needs: every setting the spec yields, kept only
+ * when the body uses it (shellcheck rightly flags unused variables; a host without PostgreSQL
+ * has no business naming its container).
+ */
+function settingsFor(spec: BackupHostSpec, body: string): string {
+  return scriptSettings(spec)
+    .filter((line) => {
+      const name = /^readonly ([A-Z0-9_]+)=/.exec(line)?.[1] ?? "";
+      return body.includes(`$${name}`) || body.includes(`\${${name}`);
+    })
+    .join("\n");
+}
+
+/** Every shell variable the scripts may use (all values quoted by `sh`). */
 function scriptSettings(spec: BackupHostSpec): string[] {
   const secrets = spec.secrets ?? {};
   const lines = [
@@ -324,13 +338,7 @@ export function renderBackupScript(spec: BackupHostSpec): string {
     }
   }
   const usage = ["init", ...BACKUP_KINDS.filter((k) => kinds.has(k))].join("|");
-  return `#!/bin/bash
-# senex-backup: rendered by senex-infra. Runs one backup job; records its success for Prometheus.
-set -euo pipefail
-
-${scriptSettings(spec).join("\n")}
-
-# Atomic write (temp file + rename) so node-exporter never reads half a file.
+  const body = `# Atomic write (temp file + rename) so node-exporter never reads half a file.
 write_metric() {
   local kind="$1" tmp
   tmp="$(mktemp "$TEXTFILE_DIR/.senex_backup_$kind.XXXXXX")"
@@ -351,6 +359,13 @@ ${cases.join("\n")}
     ;;
 esac
 `;
+  return `#!/bin/bash
+# senex-backup: rendered by senex-infra. Runs one backup job; records its success for Prometheus.
+set -euo pipefail
+
+${settingsFor(spec, body)}
+
+${body}`;
 }
 
 /**
@@ -393,13 +408,8 @@ export function renderRestoreScript(spec: BackupHostSpec): string {
     ;;`);
   }
   const names = ["postgres", "redis", "media"].filter((n) => parts.some((p) => p.startsWith(`  ${n})`)));
-  return `#!/bin/bash
-# senex-restore: rendered by senex-infra. Restores one service from the backup repository.
-# Usage: senex-restore postgres ['YYYY-MM-DD HH:MM:SS+00'] | redis | media
-set -euo pipefail
-
-${scriptSettings(spec).join("\n")}
-${spec.restic && (spec.redis || spec.media) ? RESTIC_FUNCTION : ""}
+  const usesRestic = spec.restic !== undefined && (spec.redis !== undefined || spec.media !== undefined);
+  const body = `${usesRestic ? RESTIC_FUNCTION : ""}
 case "\${1:-}" in
 ${parts.join("\n")}
   *)
@@ -408,6 +418,13 @@ ${parts.join("\n")}
     ;;
 esac
 `;
+  return `#!/bin/bash
+# senex-restore: rendered by senex-infra. Restores one service from the backup repository.
+# Usage: senex-restore postgres ['YYYY-MM-DD HH:MM:SS+00'] | redis | media
+set -euo pipefail
+
+${settingsFor(spec, body)}
+${body}`;
 }
 
 /**

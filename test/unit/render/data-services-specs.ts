@@ -68,7 +68,9 @@ export function phaseHosts(phase: Phase): Host[] {
   }
 }
 
+// Hosts are compared by name everywhere: phaseHosts builds new objects on every call.
 const byRole = (phase: Phase, ...roles: string[]): Host[] => phaseHosts(phase).filter((h) => roles.includes(h.role));
+const same = (a: Host | undefined, b: Host | undefined): boolean => a !== undefined && b !== undefined && a.name === b.name;
 const one = (hosts: Host[]): Host => {
   const h = hosts[0];
   if (!h) throw new Error("fixture: no such host");
@@ -105,7 +107,7 @@ function redisSpec(phase: Phase, host: Host, kind: "broker" | "cache", redisHost
     dataDirectory: "/data",
     authInclude: "/run/secrets/redis-auth.conf",
     ...(phase === 3 ? { announceIp: host.address } : {}),
-    ...(phase === 3 && host !== master ? { replicaOf: { address: master.address, port: kind === "broker" ? 6379 : 6380 } } : {}),
+    ...(phase === 3 && !same(host, master) ? { replicaOf: { address: master.address, port: kind === "broker" ? 6379 : 6380 } } : {}),
   };
 }
 
@@ -185,7 +187,7 @@ export function renderPhaseFiles(phase: Phase, secrets: DataSecrets = EXAMPLE_SE
       files[at("pg_hba.conf")] = renderPgHba({
         database: "senex",
         app: { user: "senex", clients: appClients },
-        ...(phase === 3 ? { replication: { user: "replicator", clients: dbHosts.filter((d) => d !== h).map((d) => d.address) } } : {}),
+        ...(phase === 3 ? { replication: { user: "replicator", clients: dbHosts.filter((d) => !same(d, h)).map((d) => d.address) } } : {}),
         exporter: { user: "postgres_exporter" },
       });
       if (phase === 3 && h.name === "db-2") {
@@ -201,7 +203,7 @@ export function renderPhaseFiles(phase: Phase, secrets: DataSecrets = EXAMPLE_SE
         });
         files[at("userlist.txt")] = renderPgBouncerAuthFile([{ user: "senex", verifier }]);
       }
-      if (h === dbHosts[0]) {
+      if (same(h, dbHosts[0])) {
         files[at("pgbackrest.conf")] = renderPgBackRestConf({
           stanza: "senex",
           repo: { kind: "s3", endpoint: "fsn1.your-objectstorage.com", bucket: "senex-backups", region: "fsn1" },
@@ -220,7 +222,7 @@ export function renderPhaseFiles(phase: Phase, secrets: DataSecrets = EXAMPLE_SE
         files[at("sentinel-auth.conf")] = renderSentinelAuth(["senex-broker", "senex-cache"], secrets.redisPassword);
       }
     }
-    if (h === monitoring) {
+    if (same(h, monitoring)) {
       files[at("prometheus.yml")] = renderPrometheusConfig({
         targets: scrapeTargets(phase),
         alertmanagers: [{ address: monitoring.address, port: 9093 }],
@@ -245,9 +247,9 @@ export function renderPhaseFiles(phase: Phase, secrets: DataSecrets = EXAMPLE_SE
     }
     // Backups: PostgreSQL on the (primary) db host, Redis on the broker's master host, media on the first web host.
     const jobs: BackupJob[] = [];
-    if (h === dbHosts[0]) jobs.push({ kind: "postgres-full" }, { kind: "postgres-diff" });
-    if (h === redisHosts[0]) jobs.push({ kind: "redis" });
-    if (h === one(byRole(phase, "web", "main"))) jobs.push({ kind: "media" });
+    if (same(h, dbHosts[0])) jobs.push({ kind: "postgres-full" }, { kind: "postgres-diff" });
+    if (same(h, redisHosts[0])) jobs.push({ kind: "redis" });
+    if (same(h, one(byRole(phase, "web", "main")))) jobs.push({ kind: "media" });
     if (jobs.length > 0) {
       const spec = backupSpec(jobs);
       files[at("senex-backup")] = renderBackupScript(spec);
