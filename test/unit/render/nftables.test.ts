@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { hostFirewall, PORT_CLIENTS } from "../../../render/firewall-policy";
 import { renderNftables, type FirewallSpec } from "../../../render/nftables";
 import { defaultInput, deployment, firewallFor, type Phase } from "./phase-hosts";
 
@@ -53,6 +54,27 @@ describe("renderNftables", () => {
     [{ privatePorts: [{ port: 5432, service: 'x" accept', from: [] }] }, /comments cannot hold/],
   ])("rejects %j", (override, message) => {
     expect(() => renderNftables({ ...base, ...override })).toThrow(message);
+  });
+
+  it("hostFirewall: phase 1 (one host) opens no private port to anyone, only SSH and the web", () => {
+    const d = deployment(defaultInput(1));
+    const spec = hostFirewall(d.hosts[0]!, d.hosts, ["0.0.0.0/0"]);
+    expect(spec.publicHttp).toBe(true);
+    expect(spec.privatePorts.every((p) => p.from.length === 0)).toBe(true);
+    expect(renderNftables(spec)).not.toMatch(/dport (5432|6379|6380|8001|9100) /);
+  });
+
+  it("hostFirewall: phase 2 opens each database/cache port to the app hosts only, exporters to prometheus only", () => {
+    const d = deployment(defaultInput(2));
+    const [web, db, cache] = d.hosts;
+    const dbRules = new Map(hostFirewall(db!, d.hosts, []).privatePorts.map((p) => [p.port, p.from]));
+    expect(dbRules.get(5432)).toEqual([web!.privateAddress, cache!.privateAddress]);
+    expect(dbRules.get(6432)).toEqual([web!.privateAddress, cache!.privateAddress]);
+    expect(dbRules.get(9100)).toEqual([web!.privateAddress]); // prometheus runs on web-1 in phase 2
+    const cacheRules = new Map(hostFirewall(cache!, d.hosts, []).privatePorts.map((p) => [p.port, p.from]));
+    expect(cacheRules.get(6379)).toEqual([web!.privateAddress]);
+    expect(hostFirewall(db!, d.hosts, []).publicHttp).toBe(false);
+    expect(Object.keys(PORT_CLIENTS).sort()).toEqual([...new Set(d.hosts.flatMap((h) => h.services.map((s) => s.kind)).concat(["sentinel", "loki"]))].sort());
   });
 
   it("property: in phase 3, database and Redis ports are open only to hosts with a client role, never to the world", () => {

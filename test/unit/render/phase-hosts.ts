@@ -7,9 +7,10 @@
 import { appSecretRefs, renderAppEnv, type AppEnvSpec } from "../../../render/appenv";
 import { renderAcmeScript, renderAcmeUnits, type AcmeSpec } from "../../../render/acme";
 import { renderBootstrapScript, renderCloudInit, type BootstrapSpec } from "../../../render/cloudinit";
-import { renderNftables, type FirewallSpec, type PrivatePortRule } from "../../../render/nftables";
+import { hostFirewall } from "../../../render/firewall-policy";
+import { renderNftables, type FirewallSpec } from "../../../render/nftables";
 import { renderNginxConf, type NginxSpec } from "../../../render/nginx";
-import { nginxHostPaths, renderHostQuadlets, servicePorts, type AppRuntime, type HostQuadletSpec, type HostService } from "../../../render/quadlet-host";
+import { nginxHostPaths, renderHostQuadlets, type AppRuntime, type HostQuadletSpec, type HostService } from "../../../render/quadlet-host";
 
 export type Phase = 1 | 2 | 3;
 
@@ -173,32 +174,8 @@ export function deployment(input: DeploymentInput): FixtureDeployment {
   }
 }
 
-/** Which roles (by service kind) may reach which port: the firewall allow-lists of ARCHITECTURE.md. */
-const CLIENTS: Partial<Record<HostService["kind"], readonly HostService["kind"][]>> = {
-  postgres: ["migrate", "daphne", "celery-worker", "celery-beat", "pgbouncer", "postgres", "prometheus"],
-  pgbouncer: ["migrate", "daphne", "celery-worker", "celery-beat"],
-  redis: ["daphne", "celery-worker", "celery-beat", "redis", "sentinel", "prometheus"],
-  sentinel: ["daphne", "celery-worker", "celery-beat", "sentinel", "redis"],
-  daphne: ["nginx", "prometheus"],
-  "node-exporter": ["prometheus"],
-  "postgres-exporter": ["prometheus"],
-  "redis-exporter": ["prometheus"],
-  alertmanager: ["prometheus"],
-  grafana: ["nginx"],
-  loki: ["alloy", "grafana"],
-  prometheus: ["grafana"],
-  alloy: [],
-};
-
 export function firewallFor(d: FixtureDeployment, host: FixtureHost): FirewallSpec {
-  const privatePorts: PrivatePortRule[] = [];
-  for (const service of host.services) {
-    const clients = CLIENTS[service.kind];
-    if (!clients) continue;
-    const from = d.hosts.filter((h) => h !== host && h.services.some((s) => clients.includes(s.kind))).map((h) => h.privateAddress);
-    for (const port of servicePorts(service)) privatePorts.push({ port, service: service.kind, from });
-  }
-  return { sshAllowFrom: ["0.0.0.0/0", "::/0"], publicHttp: host.publicHttp, privatePorts };
+  return hostFirewall(host, d.hosts, ["0.0.0.0/0", "::/0"]);
 }
 
 export function quadletSpec(host: FixtureHost, registryAuthFile?: string): HostQuadletSpec {
