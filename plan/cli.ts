@@ -9,6 +9,7 @@ import type { StackConfig } from "../config/types";
 import { bootstrapFiles } from "../render/cloudinit";
 import { buildTopology } from "../topology";
 import { bootstrapSpec } from "../topology/bootstrap";
+import { hostFiles as serviceFiles } from "../topology/hostFiles";
 import type { Topology, TopologyHost } from "../topology/types";
 import { CostEstimate, estimateCost } from "./cost";
 import { RecordedResource, runOffline } from "./mockEngine";
@@ -58,9 +59,15 @@ export function resolveStackFile(stack: string): string {
 
 const PLACEHOLDER_KEY = { deployPublicKey: "ssh-ed25519 AAAA(deploy key: generated at up)" };
 
-/** Files a host receives from the bootstrap (the service layer's files join them as it is wired). */
+/**
+ * Files a host receives: the bootstrap's, then the service layer's (topology/hostFiles.ts), which
+ * replace a bootstrap file of the same path (the firewall, narrowed to exact peers).
+ */
 function hostFiles(config: StackConfig, topology: Topology, host: TopologyHost): PlanFile[] {
-    return bootstrapFiles(bootstrapSpec(config, topology, host, PLACEHOLDER_KEY)).map((f) => ({
+    const service = serviceFiles(config, topology, host).files;
+    const replaced = new Set(service.map((f) => f.path));
+    const boot = bootstrapFiles(bootstrapSpec(config, topology, host, PLACEHOLDER_KEY)).filter((f) => !replaced.has(f.path));
+    return [...boot, ...service].map((f) => ({
         path: f.path,
         mode: f.mode,
         owner: f.owner,

@@ -1,0 +1,72 @@
+// nginx.conf and the ACME (lego) renewal on hosts running nginx.
+import { renderAcmeScript, renderAcmeUnits, type AcmeSpec } from "../../render/acme";
+import { renderNginxConf, type NginxSpec, type RealIpMode } from "../../render/nginx";
+import { nginxHostPaths } from "../../render/quadlet-host";
+import { PORTS } from "../build";
+import { senexFile, type HostFile } from "./file";
+import { CONFIG_ROOT, STATE_ROOT, USER_UNIT_DIR, configPath, type HostContext } from "./layout";
+import { unitsOf } from "./quadlets";
+
+/**
+ * Who sits in front of nginx. Phase 3 has a load balancer: the cloud's (Hetzner: its fixed private
+ * address; DigitalOcean: somewhere in the VPC subnet, not ours to choose — the same rule as the
+ * host firewall) or an haproxy host of ours (existing servers). render/nginx.ts knows one mode
+ * for a balancer in front, the PROXY protocol, so that is what phase 3 gets here.
+ */
+function realIp(ctx: HostContext): RealIpMode {
+  const lb = ctx.topology.loadBalancer;
+  if (!lb) return { mode: "direct" };
+  switch (lb.kind) {
+    case "cloud":
+      return { mode: "proxy-protocol", trustedFrom: [ctx.config.cloud === "hetzner" && lb.privateAddress ? lb.privateAddress : ctx.config.network.subnet] };
+    case "haproxy":
+      return { mode: "proxy-protocol", trustedFrom: [ctx.addressOf(lb.host!)] };
+    default: {
+      const never: never = lb.kind;
+      throw new Error(`unknown load balancer ${String(never)}`);
+    }
+  }
+}
+
+export function nginxSpec(ctx: HostContext): NginxSpec {
+  const monitoring = ctx.topology.monitoringHost;
+  return {
+    domain: ctx.config.domain,
+    upstreams: ctx.host.services.filter((s) => s.kind === "daphne").map((s) => ({ address: ctx.address, port: s.port! })),
+    realIp: realIp(ctx),
+    ...(monitoring ? { grafana: { address: ctx.addressOf(monitoring), port: PORTS.grafana } } : {}),
+  };
+}
+
+export function acmeSpec(ctx: HostContext): AcmeSpec {
+  return {
+    domain: ctx.config.domain,
+    email: ctx.config.acme.email,
+    directoryUrl: ctx.config.acme.directoryUrl,
+    legoPath: `${STATE_ROOT}/lego`,
+    // The same paths the nginx Quadlet mounts and runs (`acme.sh placeholder` is its ExecStartPre).
+    ...nginxHostPaths({ configRoot: CONFIG_ROOT, stateRoot: STATE_ROOT }),
+  };
+}
+
+/**
+ * nginx.conf, the ACME script (nginx's ExecStartPre needs it on every nginx host) and, where nginx
+ * itself terminates public TLS (no cloud load balancer: the cloud's LB holds a managed
+ * certificate), lego's renewal service and timer.
+ */
+export function webFiles(ctx: HostContext): HostFile[] {
+  if (!ctx.has("nginx")) return [];
+  const nginx = unitsOf(ctx, "nginx");
+  const acme = acmeSpec(ctx);
+  const files: HostFile[] = [
+    senexFile(configPath("nginx", "nginx.conf").host, renderNginxConf(nginxSpec(ctx)), nginx),
+    senexFile(acme.scriptPath, renderAcmeScript(acme), [], { mode: "0755" }),
+  ];
+  if (ctx.topology.loadBalancer?.kind !== "cloud") {
+    for (const [name, content] of Object.entries(renderAcmeUnits(acme))) {
+      // The timer is what runs; the service is started by it (a changed service file only needs daemon-reload).
+      files.push(senexFile(`${USER_UNIT_DIR}/${name}`, content, name.endsWith(".timer") ? [name] : []));
+    }
+  }
+  return files;
+}
