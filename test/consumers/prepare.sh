@@ -65,3 +65,6 @@ for old in "$SENEX_CACHE"/trixie-tools-*; do
   esac
 done
 echo "prepare: trixie tools root $root" >&2
+
+# A local S3 endpoint (moto, from trixie) for the S3 lifecycle provider test.
+bash "$here/../support/moto.sh" >/dev/null
