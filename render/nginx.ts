@@ -68,6 +68,8 @@ export interface NginxSpec {
   readonly grafana?: UpstreamServer;
   /** HSTS max-age in seconds (default two years). */
   readonly hstsMaxAgeSec?: number;
+  /** Also listen on IPv6 (default true; a host with IPv6 disabled would refuse `[::]` and nginx would not start). */
+  readonly ipv6?: boolean;
   /** mime.types path in the nginx image (default `/etc/nginx/mime.types`). */
   readonly mimeTypes?: string;
 }
@@ -141,6 +143,7 @@ function acmeLocation(webroot: string): Directive {
 /** Renders nginx.conf (a complete main config: `nginx -c FILE`). */
 export function renderNginxConf(spec: NginxSpec): string {
   validate(spec);
+  const listen = (port: string): Directive[] => [`listen ${port}`, ...(spec.ipv6 ?? true ? [`listen [::]:${port}`] : [])];
   const tls = spec.tls ?? { certificate: "/etc/senex/tls/fullchain.pem", key: "/etc/senex/tls/privkey.pem" };
   const webroot = spec.acmeWebroot ?? "/srv/acme";
   const staticRoot = spec.staticRoot ?? "/srv/static";
@@ -200,11 +203,11 @@ export function renderNginxConf(spec: NginxSpec): string {
   // Port 80: only the ACME challenge and a redirect; unknown names are dropped.
   http.push({
     block: "server",
-    body: [`listen 80${proxyProtocol}`, `listen [::]:80${proxyProtocol}`, `server_name ${names}`, acmeLocation(webroot), { block: "location /", body: ["return 301 https://$host$request_uri"] }],
+    body: [...listen(`80${proxyProtocol}`), `server_name ${names}`, acmeLocation(webroot), { block: "location /", body: ["return 301 https://$host$request_uri"] }],
   });
   http.push({
     block: "server",
-    body: [`listen 80 default_server${proxyProtocol}`, `listen [::]:80 default_server${proxyProtocol}`, "server_name _", acmeLocation(webroot), { block: "location /", body: ["return 444"] }],
+    body: [...listen(`80 default_server${proxyProtocol}`), "server_name _", acmeLocation(webroot), { block: "location /", body: ["return 444"] }],
   });
   const tlsDirectives: Directive[] = [
     `ssl_certificate ${tls.certificate}`,
@@ -218,8 +221,7 @@ export function renderNginxConf(spec: NginxSpec): string {
     "ssl_session_tickets off",
   ];
   const app: Directive[] = [
-    `listen 443 ssl${proxyProtocol}`,
-    `listen [::]:443 ssl${proxyProtocol}`,
+    ...listen(`443 ssl${proxyProtocol}`),
     "http2 on",
     `server_name ${names}`,
     ...tlsDirectives,
@@ -278,7 +280,7 @@ export function renderNginxConf(spec: NginxSpec): string {
   });
   http.push({ block: "server", body: app });
   // Any other name on 443: refuse the TLS handshake instead of presenting our certificate.
-  http.push({ block: "server", body: [`listen 443 ssl default_server${proxyProtocol}`, `listen [::]:443 ssl default_server${proxyProtocol}`, "server_name _", "ssl_reject_handshake on"] });
+  http.push({ block: "server", body: [...listen(`443 ssl default_server${proxyProtocol}`), "server_name _", "ssl_reject_handshake on"] });
 
   const main: Directive[] = [
     `# nginx.conf for ${spec.domain}, rendered by senex-infra; do not edit on the host.`,

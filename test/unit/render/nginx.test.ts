@@ -86,6 +86,11 @@ describe("renderNginxConf", () => {
     expect(block(conf, /^location = \/grafana\/login$/)).toContain("limit_req zone=senex_login");
   });
 
+  it("listens on IPv6 too unless turned off", () => {
+    expect(renderNginxConf(base).match(/listen \[::\]:/g)).toHaveLength(4);
+    expect(renderNginxConf({ ...base, ipv6: false })).not.toContain("[::]");
+  });
+
   it("serves static files with body and timeout limits", () => {
     const conf = renderNginxConf({ ...base, clientMaxBodySize: "25m" });
     expect(block(conf, /^location \/static\/$/)).toContain("alias /srv/static/;");
