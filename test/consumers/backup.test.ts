@@ -121,6 +121,29 @@ for t in ${Object.keys(units).filter((u) => u.endsWith(".timer")).join(" ")}; do
     expect(r.stdout.trim()).toBe("usage: /tmp/bin/senex-backup init|postgres-full|postgres-diff|redis|media\nexit:64");
   });
 
+  it("the script's success metric is valid exposition format for node-exporter's textfile collector (promtool check metrics), written atomically", () => {
+    const spec = { ...backupSpec([{ kind: "postgres-full" }]), textfileDirectory: "/tmp/textfile" };
+    const r = runInTrixie(
+      [
+        "bash",
+        "-c",
+        // Runs the rendered write_metric function itself (the jobs around it need podman containers: hosts tier).
+        `set -euo pipefail
+mkdir -p /tmp/textfile
+eval "$(sed -n -e '/^readonly TEXTFILE_DIR=/p' -e '/^readonly METRIC=/p' -e '/^write_metric() {/,/^}/p' senex-backup)"
+write_metric postgres-full
+ls -A /tmp/textfile
+promtool check metrics < /tmp/textfile/senex_backup_postgres-full.prom
+sed -n 's/^senex_backup_last_success_timestamp_seconds{kind="postgres-full"} \\([0-9]*\\)$/ts:\\1/p' /tmp/textfile/senex_backup_postgres-full.prom`,
+      ],
+      { files: { "senex-backup": renderBackupScript(spec) } },
+    );
+    expectExit(r, 0);
+    const [file, ts] = r.stdout.trim().split("\n");
+    expect(file).toBe("senex_backup_postgres-full.prom");
+    expect(Math.abs(Number(ts!.replace("ts:", "")) - Date.now() / 1000)).toBeLessThan(120);
+  });
+
   it("a deliberately broken render fails its consumers: a misspelled unit key, an unquoted variable", () => {
     const spec = { ...backupSpec([{ kind: "redis" }]), scriptPath: "/tmp/bin/senex-backup" };
     const units = renderBackupUnits(spec);

@@ -46,6 +46,19 @@ const ruleTests = stringify({
         },
       ],
     },
+    {
+      // Backup age on a scale of hours: the last success at t=0 is too old once 26 h have passed.
+      interval: "1h",
+      input_series: [{ series: 'senex_backup_last_success_timestamp_seconds{kind="postgres-full", host="db-1"}', values: "0x30" }],
+      alert_rule_test: [
+        { eval_time: "25h", alertname: "BackupTooOld", exp_alerts: [] },
+        {
+          eval_time: "27h",
+          alertname: "BackupTooOld",
+          exp_alerts: [{ exp_labels: { severity: "critical", kind: "postgres-full", host: "db-1" }, exp_annotations: { summary: "Last successful postgres-full backup on db-1 is older than 26 h", description: "The backup timer failed or stopped; the RPO is no longer met." } }],
+        },
+      ],
+    },
   ],
 });
 
@@ -67,7 +80,7 @@ describe("Prometheus 2.53 tools on the rendered monitoring files", () => {
     expect(r.stdout + r.stderr).toMatch(/SUCCESS: 1[0-9] rules found/);
   });
 
-  it("promtool check rules and test rules: Watchdog always fires, CPU > 70 % and queue > 100 fire after 5 minutes", () => {
+  it("promtool check rules and test rules: Watchdog always fires, CPU > 70 % and queue > 100 fire after 5 minutes, backup age after 26 h", () => {
     const check = runInTrixie(["promtool", "check", "rules", "senex.rules.yml"], { files: { "senex.rules.yml": rules } });
     expectExit(check, 0);
     const test = runInTrixie(["promtool", "test", "rules", "tests.yml"], { files: { "senex.rules.yml": rules, "tests.yml": ruleTests } });

@@ -53,6 +53,16 @@ runuser -u postgres -- ${PG_BIN}/pg_ctl -D ${PG_DIR}/data -m fast -w stop >/dev/
     expect(afterTls).toMatch(/--stats\nt\n/);
   });
 
+  it("the major-16 render starts too (no PostgreSQL 16 binary exists here; its parameters are a subset of what 17 knows)", () => {
+    const r = runInTrixie(["sh", "-c", `${START_POSTGRES}\npsql_su -c "SHOW allow_alter_system" -c "SHOW server_version_num"`], {
+      files: { "postgresql.conf": testPostgresConf({ major: 16, archive: { stanza: "senex", timeoutSeconds: 300 } }), "pg_hba.conf": hba },
+      timeoutMs: 60_000,
+    });
+    expectExit(r, 0);
+    // 16's render leaves allow_alter_system at its default (on): it does not exist in 16.
+    expect(r.stdout).toMatch(/^on\n17\d{4}\n$/);
+  });
+
   it("a deliberately broken render (a misspelled parameter) fails its consumer", () => {
     const broken = testPostgresConf() + "allow_alter_sytem = off\n";
     const r = runInTrixie(["sh", "-c", START_POSTGRES], { files: { "postgresql.conf": broken, "pg_hba.conf": hba }, timeoutMs: 60_000 });
