@@ -172,6 +172,47 @@ echo "seed-rewritten:$(grep -c 'sentinel myid' s1.conf)"`,
     expect(out[6]).toBe("seed-rewritten:1");
   });
 
+  it("desired state on a Sentinel that lost a group: MONITOR only for the missing group, then SET for all (commands on stdin)", () => {
+    const spec: SentinelSpec = {
+      listenAddress: "127.0.0.1",
+      dataDirectory: `${ROOT}/s1`,
+      masters: [
+        { name: "senex-broker", address: "127.0.0.1", port: 6379 },
+        { name: "senex-cache", address: "127.0.0.1", port: 6380 },
+      ],
+      quorum: 2,
+      sentinelCount: 3,
+    };
+    // The seed knows only the broker, as if the cache group had been removed by hand.
+    const seed = renderSentinelSeed({ ...spec, masters: [spec.masters[0]!] });
+    const desired = sentinelDesiredStateCommands(spec, password);
+    const r = run(
+      flavour,
+      `${HELPERS}${RELOCATE}
+start 6379 "$SERVER" "$PWD/broker.conf"
+start 6380 "$SERVER" "$PWD/cache.conf"
+"$SENTINEL" "$PWD/s1.conf" >log-s1 2>&1 &
+for i in $(seq 1 100); do "$CLI" -p 26379 PING 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+for name in senex-broker senex-cache; do
+  if "$CLI" -p 26379 SENTINEL MASTER "$name" | grep -q "No such master"; then "$CLI" -p 26379 < "monitor-$name.txt"; fi
+done
+"$CLI" -p 26379 < set.txt | sort | uniq -c | tr -s ' ' | tr '\n' ' '; echo
+echo "masters:$("$CLI" -p 26379 SENTINEL MASTERS | grep -A1 '^name$' | grep senex | sort | tr '\n' ' ')"
+for i in $(seq 1 50); do "$CLI" -p 26379 SENTINEL MASTER senex-cache | grep -A1 '^flags$' | tail -1 | grep -qx master && break; sleep 0.1; done
+echo "cache-flags:$("$CLI" -p 26379 SENTINEL MASTER senex-cache | grep -A1 '^flags$' | tail -1)"`,
+      {
+        ...files,
+        "s1.conf": seed,
+        "set.txt": redisCommandScript(desired.set),
+        ...Object.fromEntries(desired.monitorIfMissing.map((m) => [`monitor-${m.name}.txt`, redisCommandScript([m.command])])),
+      },
+      { REDIS_PASSWORD: password },
+    );
+    expectExit(r, 0);
+    const out = r.stdout.trim().split("\n");
+    expect(out).toEqual(["OK", " 10 OK ", "masters:senex-broker senex-cache ", "cache-flags:master"]);
+  });
+
   it("a deliberately broken render (misspelled maxmemory-policy) fails its consumer", () => {
     const broken = { ...files, "broker.conf": files["broker.conf"]!.replace("maxmemory-policy noeviction", "maxmemory-policy noevictio") };
     const r = run(flavour, `${HELPERS}${RELOCATE}start 6379 "$SERVER" "$PWD/broker.conf"`, broken, { REDIS_PASSWORD: password }, 30_000);
