@@ -3,7 +3,9 @@
  * for one stack per phase: the host's whole Quadlet set through podman's generator
  * (`quadlet -dryrun`, every file must yield its unit) and `systemd-analyze verify`, the web
  * host's nginx.conf through `nginx -t` (certificate made by the host's own ACME script's
- * `placeholder` step, as nginx's ExecStartPre does), and every host's firewall through `nft -c -f`.
+ * `placeholder` step, as nginx's ExecStartPre does), every host's firewall through `nft -c -f`, the
+ * monitoring host's Prometheus/Alertmanager files through promtool and amtool, and every script
+ * (ACME, backup, restore) through shellcheck.
  */
 import * as path from "path";
 import { parseStackConfig } from "../../config/schema";
@@ -79,6 +81,27 @@ describe("hostFiles through their consumers", () => {
     const ruleset = files.find((f) => f.path === FIREWALL_FILE)!.content;
     const r = runInTrixie(["nft", "-c", "-f", "firewall.nft"], { files: { "firewall.nft": ruleset } });
     expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  const monitoring = HOSTS.filter(([, , files]) => files.some((f) => f.path === `${CONFIG_ROOT}/prometheus/prometheus.yml`));
+  it.each(monitoring)("%s %s: promtool check config/rules and amtool check-config accept the monitoring files", (_stack, _host, files) => {
+    const at = (rel: string) => files.find((f) => f.path === `${CONFIG_ROOT}/${rel}`)!.content;
+    // The rule file path as the container sees it, moved next to prometheus.yml.
+    const prometheus = at("prometheus/prometheus.yml").split("/etc/senex/prometheus/senex.rules.yml").join("senex.rules.yml");
+    expect(prometheus).toContain("- senex.rules.yml");
+    const r = runInTrixie(["sh", "-c", "set -e\npromtool check config prometheus.yml\npromtool check rules senex.rules.yml\namtool check-config alertmanager.yml"], {
+      files: { "prometheus.yml": prometheus, "senex.rules.yml": at("prometheus/senex.rules.yml"), "alertmanager.yml": at("alertmanager/alertmanager.yml") },
+    });
+    expect(r.stderr).not.toMatch(/FAILED|error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/SUCCESS: 1 rule files found/);
+  });
+
+  const scripts = HOSTS.flatMap(([stack, host, files]) => files.filter((f) => f.mode === "0755").map((f) => [stack, host, path.basename(f.path), f.content] as const));
+  it.each(scripts)("%s %s: shellcheck accepts %s", (_stack, _host, name, content) => {
+    const r = runInTrixie(["shellcheck", "--shell=bash", name], { files: { [name]: content } });
+    expect(r.stdout + r.stderr).toBe("");
     expect(r.code).toBe(0);
   });
 
