@@ -147,7 +147,8 @@ function replicationSettings(spec: PostgresConfSpec): Record<string, string | nu
       return {
         ...common,
         max_wal_senders: intInRange("replication.maxWalSenders", role.maxWalSenders ?? 10, 2, 100),
-        max_replication_slots: intInRange("replication.maxWalSenders", role.maxWalSenders ?? 10, 2, 100),
+        // One slot per possible sender: every standby (and a standby-side backup) gets its own.
+        max_replication_slots: role.maxWalSenders ?? 10,
         max_slot_wal_keep_size: MiB(intInRange("replication.maxSlotWalKeepMiB", role.maxSlotWalKeepMiB ?? 10240, 1024, 1048576)),
         wal_keep_size: "1GB",
       };

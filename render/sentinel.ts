@@ -10,7 +10,7 @@
 // first start. But Sentinel saves its config right at start-up and copies auth-pass into the main
 // file. The provider therefore writes the main file 0600 too, and rotation goes through
 // `sentinelDesiredStateCommands` (SENTINEL SET … auth-pass), sent on stdin, never argv.
-import { absolutePath, intInRange, ipAddress, redisLine, singleLine } from "./conf-syntax";
+import { absolutePath, intInRange, ipAddress, isLoopback, redisLine, singleLine } from "./conf-syntax";
 
 /** One Redis master group Sentinel watches. */
 export interface SentinelMaster {
@@ -81,7 +81,7 @@ export function renderSentinelSeed(spec: SentinelSpec): string {
   const lines: Array<string | string[]> = [
     "# senex sentinel seed: written once by senex-infra; Sentinel rewrites this file itself.",
     ["port", String(port)],
-    ["bind", me, ...(me === "127.0.0.1" ? [] : ["127.0.0.1"])],
+    ["bind", me, ...(isLoopback(me) ? [] : ["127.0.0.1"])],
     // Sentinels have no password of their own here; with protected-mode on they would refuse
     // their peers. The private bind + host firewall (26379 from redis hosts only) does that job.
     ["protected-mode", "no"],
