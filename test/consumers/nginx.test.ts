@@ -188,3 +188,60 @@ describe("ACME script and renewal units", () => {
     expect(r.stdout).toMatch(/SC2068/);
   });
 });
+
+/**
+ * The whole ACME path for real: pebble (Debian's ACME test server) resolves the domain to the
+ * loopback through pebble-challtestsrv's DNS, lego (called by the rendered script) answers HTTP-01
+ * through the webroot the rendered nginx serves, the script deploys the certificate, nginx serves
+ * it after SIGHUP, and a second run renews nothing. Needs `lego` and `pebble` in the tools chroot
+ * (test/consumers/prepare.sh); without them this test is reported as skipped, never as passed.
+ */
+const acmeTools = runInTrixie(["sh", "-c", "command -v lego && command -v pebble && command -v pebble-challtestsrv"]).code === 0;
+describe("ACME issuance through nginx, lego and pebble", () => {
+  (acmeTools ? it : it.skip)("issues a certificate over HTTP-01, deploys it to nginx, and a second run renews nothing", () => {
+    const d = deployment(defaultInput(1));
+    const domain = d.input.domain;
+    const r = runInTrixie(
+      (dir) => {
+        const acme = { ...acmeIn(dir, acmeSpec(d)), directoryUrl: "https://127.0.0.1:14000/dir", caBundle: `${dir}/ca.pem` };
+        const conf = renderNginxConf({ ...nginxIn(dir, nginxSpec(d, d.hosts[0]!)), upstreams: [{ address: "127.0.0.1", port: 8001 }] });
+        const pebble = { pebble: { listenAddress: "127.0.0.1:14000", managementListenAddress: "127.0.0.1:15000", certificate: `${dir}/pebble-cert.pem`, privateKey: `${dir}/pebble-key.pem`, httpPort: 80, tlsPort: 5001, ocspResponderURL: "", externalAccountBindingRequired: false } };
+        return [
+          "bash",
+          "-c",
+          [
+            `cat > acme.sh <<'EOF'\n${renderAcmeScript(acme)}EOF`,
+            `cat > nginx.conf <<'EOF'\n${conf}EOF`,
+            `cat > pebble.json <<'EOF'\n${JSON.stringify(pebble)}\nEOF`,
+            "set -e",
+            // a test CA for pebble's own HTTPS endpoint, trusted by lego through LEGO_CA_CERTIFICATES
+            "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=senex-test-ca -keyout ca-key.pem -out ca.pem 2>/dev/null",
+            "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=pebble -keyout pebble-key.pem -out pebble.csr 2>/dev/null",
+            "printf 'subjectAltName=IP:127.0.0.1' > san.ext",
+            "openssl x509 -req -in pebble.csr -CA ca.pem -CAkey ca-key.pem -days 2 -extfile san.ext -out pebble-cert.pem 2>/dev/null",
+            'pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 -http01 "" -https01 "" -tlsalpn01 "" -doh "" >challtest.log 2>&1 &',
+            "PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config pebble.json -dnsserver 127.0.0.1:8053 >pebble.log 2>&1 &",
+            "bash acme.sh placeholder",
+            `nginx -c ${dir}/nginx.conf >nginx.out`,
+            "sleep 1",
+            "bash acme.sh renew >first.log 2>&1 || { cat first.log >&2; exit 1; }",
+            "openssl x509 -in tls/fullchain.pem -noout -issuer -ext subjectAltName | tr -s ' \\n' ' '; echo",
+            // what the deploy step's SIGHUP does in the container
+            "kill -HUP $(cat /tmp/nginx.pid) && sleep 1",
+            `echo | openssl s_client -connect 127.0.0.1:443 -servername ${domain} 2>/dev/null | openssl x509 -noout -issuer`,
+            "before=$(sha256sum tls/fullchain.pem)",
+            "bash acme.sh renew >second.log 2>&1",
+            'test "$before" = "$(sha256sum tls/fullchain.pem)" && grep -c "no renewal" second.log',
+          ].join("\n"),
+        ];
+      },
+      { timeoutMs: 120_000 },
+    );
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^issuer=CN ?= ?Pebble Intermediate CA [0-9a-f]+ X509v3 Subject Alternative Name: critical DNS:${domain}, DNS:www.${domain}`));
+    expect(lines[1]).toMatch(/^issuer=CN ?= ?Pebble Intermediate CA/);
+    expect(lines[2]).toBe("1");
+    expect(r.code).toBe(0);
+  });
+});
