@@ -65,6 +65,8 @@ export function hostFiles(config: StackConfig, topology: Topology, host: Topolog
     if (!f.path.endsWith(".container")) continue;
     for (const m of f.content.matchAll(/^Secret=([^,\s]+)/gm)) secrets.add(m[1]!);
   }
+  // The backup scripts hand these to pgBackRest/restic; PostgreSQL hosts need them for WAL
+  // archiving (archive-push/-get run inside the server container) once its Quadlet passes them.
   const backups = config.backups.enabled && topology.phase >= 2 && host.services.some((s) => s.kind === "backup" || s.kind === "postgres");
   if (backups) for (const s of BACKUP_SECRETS) secrets.add(s);
   const unknown = [...secrets].filter((s) => !isPodmanSecretName(s));

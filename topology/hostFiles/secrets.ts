@@ -38,6 +38,9 @@ export const SecretRefs = {
   "senex-alert-slack-webhook": "alertSlackWebhook",
 } as const satisfies Record<string, SecretField>;
 
+/** The shape of {@link SecretRefs}: podman secret name → the stack field its value comes from. */
+export type SecretRefs = typeof SecretRefs;
+
 /** A podman secret name the deployment knows. */
 export type PodmanSecretName = keyof typeof SecretRefs;
 
