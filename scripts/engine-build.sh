@@ -4,7 +4,7 @@
 # where <key> hashes everything that decides the binaries (engine/tools/go.mod + go.sum, this script,
 # the Go toolchain, the @pulumi/pulumi npm version whose shim we copy). A current cache is reused
 # without building. Progress goes to stderr; the LAST stdout line is the bin folder, so callers use
-# `bin="$(bash scripts/engine-build.sh | tail -n1)"`.
+# `bin="$(bash scripts/engine-build.sh | tail -n1)"`. With --check it only answers (exit 3 when cold).
 #
 # Why a tools module (engine/tools) instead of `go install pkg@version`: pulumi's pkg/go.mod has
 # replace directives, and `go install` refuses modules with replaces; `go build <main package of a
@@ -45,6 +45,10 @@ if [ -f "$out/COMPLETE" ]; then
   log "cached: pulumi $pulumi_version, shim from @pulumi/pulumi $node_sdk_version ($out)"
   echo "$bin"; exit 0
 fi
+if [ "${1:-}" = "--check" ]; then # answer only whether the cache is current; never build
+  log "not built yet for this key ($out): run npm run engine:build (a cold build takes 10-20 minutes)"
+  exit 3
+fi
 
 mkdir -p "$cache"
 partial="$out.partial.$$"
@@ -60,7 +64,7 @@ timed() { # timed <name> <command…>: runs the command, prints its wall time
 }
 
 log "building pulumi $pulumi_version with $(go version | cut -d' ' -f3) (GOCACHE=$GOCACHE)"
-(cd "$tools" && go mod download)
+timed "go modules (download)" env -C "$tools" go mod download
 # CGO off and the osusergo/grpcnotrace tags: what Pulumi's own release builds use (static binary,
 # pure-Go user lookup, no gRPC tracing). The version ldflag is what `pulumi version` prints and what
 # the engine compares against plugins' and SDKs' minimum versions.

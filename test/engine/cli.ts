@@ -81,12 +81,15 @@ export interface UpdateSummary {
   resourceChanges?: Partial<Record<"create" | "update" | "delete" | "same" | "replace", number>>;
 }
 
-/** Returns the engine's bin folder, building it first when the cache is cold (prepare.sh did). */
+/**
+ * Returns the engine's bin folder (`SENEX_ENGINE_BIN`, or the current cache of
+ * scripts/engine-build.sh). Never builds: a cold build takes minutes, test/engine/prepare.sh does it.
+ */
 export function engineBinDir(): string {
   const fromEnv = process.env.SENEX_ENGINE_BIN;
   if (fromEnv) return fromEnv;
-  const built = spawnSync("bash", [path.join(repoRoot, "scripts/engine-build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  if (built.status !== 0) throw new Error(`scripts/engine-build.sh failed:\n${built.stderr}`);
+  const built = spawnSync("bash", [path.join(repoRoot, "scripts/engine-build.sh"), "--check"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (built.status !== 0) throw new Error(`the Pulumi engine is not built (run npm run engine:build):\n${built.stderr}`);
   const lines = built.stdout.trim().split("\n");
   return lines[lines.length - 1];
 }
@@ -223,7 +226,10 @@ async function startProgramHost(entry: string, cwd: string, env: NodeJS.ProcessE
   let stopped: Promise<string> | undefined;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`program host did not start in 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      reject(new Error(`program host did not start in 60 s:\n${output}`));
+    }, 60_000);
     const onData = (chunk: Buffer): void => {
       output += chunk.toString("utf8");
       const match = /^listening (\S+)$/m.exec(output);
