@@ -4,7 +4,7 @@ const tier = (name, extra = {}) => ({
   testEnvironment: "node",
   roots: ["<rootDir>/test/" + name],
   testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json", isolatedModules: true }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.json" }] },
   ...extra,
 });
 
