@@ -11,6 +11,9 @@
 //   so `$remote_addr` (logs, rate limits, X-Forwarded-For to Django) is the client again. We chose
 //   PROXY protocol over X-Forwarded-For because the LB then passes TLS through untouched (nginx
 //   keeps the certificate) and a header a client sent can never be mistaken for the LB's.
+//   Where the LB terminates TLS itself (a managed certificate), mode `tls-offload` serves the app
+//   on port 80 to the LB only (redirecting there would loop) and trusts the LB's PROXY header or
+//   X-Forwarded-For from the LB's address alone.
 // - TLS comes from lego (Debian's ACME client, one Go binary) with HTTP-01 via the webroot nginx
 //   serves at /.well-known/acme-challenge/ (render/acme.ts). Before the first certificate exists,
 //   a self-signed placeholder sits at the same path (nginx's ExecStartPre), so nginx always starts
@@ -33,8 +36,21 @@ export interface UpstreamServer {
 export type RealIpMode =
   /** Clients connect to nginx directly (phases 1–2). */
   | { readonly mode: "direct" }
-  /** A load balancer in front sends the PROXY protocol header (phase 3). */
-  | { readonly mode: "proxy-protocol"; /** Addresses/CIDRs of the load balancer(s). */ readonly trustedFrom: readonly string[] };
+  /** A TCP load balancer in front passes TLS through and sends the PROXY protocol header (phase 3, nginx holds the certificate). */
+  | { readonly mode: "proxy-protocol"; /** Addresses/CIDRs of the load balancer(s). */ readonly trustedFrom: readonly string[] }
+  /**
+   * A load balancer in front terminates TLS with its own (managed) certificate and forwards plain
+   * HTTP to nginx's port 80 (phase 3 with a cloud LB certificate). Port 80 then serves the app (no
+   * redirect: that would loop; the LB redirects HTTP to HTTPS itself), 443 is not opened, and the
+   * client address comes from the PROXY protocol or X-Forwarded-For, trusted only from the LB.
+   */
+  | {
+      readonly mode: "tls-offload";
+      /** Addresses/CIDRs of the load balancer(s). */
+      readonly trustedFrom: readonly string[];
+      /** How the LB passes the client address. */
+      readonly clientAddressFrom: "proxy-protocol" | "x-forwarded-for";
+    };
 
 /** TLS material as nginx sees it (paths inside the nginx container). */
 export interface TlsPaths {
@@ -106,7 +122,7 @@ function validate(spec: NginxSpec): void {
     if (value !== undefined && !value.endsWith("/")) problems.push(`\`${key}\` must end with /`);
   }
   if (spec.clientMaxBodySize !== undefined && !SIZE.test(spec.clientMaxBodySize)) problems.push("`clientMaxBodySize` must look like 10m");
-  if (spec.realIp.mode === "proxy-protocol") {
+  if (spec.realIp.mode === "proxy-protocol" || spec.realIp.mode === "tls-offload") {
     if (spec.realIp.trustedFrom.length === 0) problems.push("`realIp.trustedFrom` must name the load balancer address");
     for (const a of spec.realIp.trustedFrom) if (!ADDRESS.test(a)) problems.push(`\`realIp.trustedFrom\` ${JSON.stringify(a)} is not an address or CIDR`);
   }
@@ -151,7 +167,8 @@ export function renderNginxConf(spec: NginxSpec): string {
   const wsPaths = spec.wsPaths ?? ["/ws/"];
   const rate = spec.rateLimit ?? { perSecond: 20, burst: 40 };
   const names = `${spec.domain} www.${spec.domain}`;
-  const proxyProtocol = spec.realIp.mode === "proxy-protocol" ? " proxy_protocol" : "";
+  const mode = spec.realIp;
+  const proxyProtocol = mode.mode === "proxy-protocol" || (mode.mode === "tls-offload" && mode.clientAddressFrom === "proxy-protocol") ? " proxy_protocol" : "";
   const hsts = `add_header Strict-Transport-Security "max-age=${spec.hstsMaxAgeSec ?? 63072000}; includeSubDomains" always`;
   const securityHeaders: Directive[] = [
     hsts,
@@ -160,10 +177,28 @@ export function renderNginxConf(spec: NginxSpec): string {
     'add_header Referrer-Policy "strict-origin-when-cross-origin" always',
   ];
 
-  const realIp: Directive[] =
-    spec.realIp.mode === "proxy-protocol"
-      ? ["# phase 3: the load balancer speaks PROXY protocol; only its address is trusted", ...spec.realIp.trustedFrom.map((a) => `set_real_ip_from ${a}`), "real_ip_header proxy_protocol"]
-      : ["# clients connect directly: $remote_addr is the client"];
+  let realIp: Directive[];
+  switch (mode.mode) {
+    case "direct":
+      realIp = ["# clients connect directly: $remote_addr is the client"];
+      break;
+    case "proxy-protocol":
+      realIp = ["# the load balancer speaks PROXY protocol; only its address is trusted", ...mode.trustedFrom.map((a) => `set_real_ip_from ${a}`), "real_ip_header proxy_protocol"];
+      break;
+    case "tls-offload":
+      realIp = [
+        "# the load balancer terminates TLS; the client address comes from it, trusted only from its address",
+        ...mode.trustedFrom.map((a) => `set_real_ip_from ${a}`),
+        mode.clientAddressFrom === "proxy-protocol" ? "real_ip_header proxy_protocol" : "real_ip_header X-Forwarded-For",
+        // with X-Forwarded-For: the right-most address not of the LB is the client (a client's own header is ignored)
+        ...(mode.clientAddressFrom === "x-forwarded-for" ? ["real_ip_recursive on"] : []),
+      ];
+      break;
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown realIp mode ${JSON.stringify(never)}`);
+    }
+  }
 
   const http: Directive[] = [
     `include ${spec.mimeTypes ?? "/etc/nginx/mime.types"}`,
@@ -200,15 +235,6 @@ export function renderNginxConf(spec: NginxSpec): string {
   ];
   if (spec.grafana) http.push({ block: "upstream senex_grafana", body: [`server ${spec.grafana.address}:${spec.grafana.port} max_fails=3 fail_timeout=10s`] });
 
-  // Port 80: only the ACME challenge and a redirect; unknown names are dropped.
-  http.push({
-    block: "server",
-    body: [...listen(`80${proxyProtocol}`), `server_name ${names}`, acmeLocation(webroot), { block: "location /", body: ["return 301 https://$host$request_uri"] }],
-  });
-  http.push({
-    block: "server",
-    body: [...listen(`80 default_server${proxyProtocol}`), "server_name _", acmeLocation(webroot), { block: "location /", body: ["return 444"] }],
-  });
   const tlsDirectives: Directive[] = [
     `ssl_certificate ${tls.certificate}`,
     `ssl_certificate_key ${tls.key}`,
@@ -220,11 +246,11 @@ export function renderNginxConf(spec: NginxSpec): string {
     "ssl_session_timeout 1d",
     "ssl_session_tickets off",
   ];
+  const offload = mode.mode === "tls-offload";
   const app: Directive[] = [
-    ...listen(`443 ssl${proxyProtocol}`),
-    "http2 on",
-    `server_name ${names}`,
-    ...tlsDirectives,
+    ...(offload ? listen(`80 default_server${proxyProtocol}`) : [...listen(`443 ssl${proxyProtocol}`), "http2 on"]),
+    offload ? `server_name ${names} _` : `server_name ${names}`,
+    ...(offload ? [] : tlsDirectives),
     ...securityHeaders,
     `client_max_body_size ${spec.clientMaxBodySize ?? "10m"}`,
     "client_body_timeout 30s",
@@ -232,7 +258,12 @@ export function renderNginxConf(spec: NginxSpec): string {
     "send_timeout 60s",
     `limit_req zone=senex_req burst=${rate.burst} nodelay`,
     "limit_conn senex_conn 100",
-    acmeLocation(webroot),
+    ...(offload
+      ? [
+          // The LB's health check: daphne's health endpoint with our Host, whatever Host the LB sends.
+          { block: "location = /lb-health", body: ["proxy_pass http://senex_daphne/health/", `proxy_set_header Host ${spec.domain}`, ...PROXY_HEADERS.slice(1), "proxy_connect_timeout 2s", "proxy_read_timeout 5s", "access_log off"] },
+        ]
+      : [acmeLocation(webroot)]),
     // `expires` (not add_header) so the server-level security headers are still inherited.
     { block: `location ${staticUrl}`, body: [`alias ${staticRoot}/`, "expires 30d", "access_log off", "try_files $uri =404"] },
     ...wsPaths.map(
@@ -278,9 +309,23 @@ export function renderNginxConf(spec: NginxSpec): string {
       "proxy_next_upstream_tries 2",
     ],
   });
-  http.push({ block: "server", body: app });
-  // Any other name on 443: refuse the TLS handshake instead of presenting our certificate.
-  http.push({ block: "server", body: [...listen(`443 ssl default_server${proxyProtocol}`), "server_name _", "ssl_reject_handshake on"] });
+  if (offload) {
+    // Only the LB connects (firewall), and it already redirected HTTP to HTTPS: port 80 is the app.
+    http.push({ block: "server", body: app });
+  } else {
+    // Port 80: only the ACME challenge and a redirect; unknown names are dropped.
+    http.push({
+      block: "server",
+      body: [...listen(`80${proxyProtocol}`), `server_name ${names}`, acmeLocation(webroot), { block: "location /", body: ["return 301 https://$host$request_uri"] }],
+    });
+    http.push({
+      block: "server",
+      body: [...listen(`80 default_server${proxyProtocol}`), "server_name _", acmeLocation(webroot), { block: "location /", body: ["return 444"] }],
+    });
+    http.push({ block: "server", body: app });
+    // Any other name on 443: refuse the TLS handshake instead of presenting our certificate.
+    http.push({ block: "server", body: [...listen(`443 ssl default_server${proxyProtocol}`), "server_name _", "ssl_reject_handshake on"] });
+  }
 
   const main: Directive[] = [
     `# nginx.conf for ${spec.domain}, rendered by senex-infra; do not edit on the host.`,

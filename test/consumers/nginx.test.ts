@@ -145,6 +145,59 @@ describe("nginx running the rendered conf (private loopback of the call)", () =>
   });
 });
 
+describe("nginx behind a TLS-terminating load balancer (tls-offload)", () => {
+  it.each(["proxy-protocol", "x-forwarded-for"] as const)("nginx -t accepts the %s variant", (clientAddressFrom) => {
+    const d = deployment(defaultInput(3));
+    const r = runInTrixie((dir) => {
+      const conf = renderNginxConf({ ...nginxIn(dir, nginxSpec(d, d.hosts[0]!)), realIp: { mode: "tls-offload", trustedFrom: ["10.0.1.2"], clientAddressFrom } });
+      return ["sh", "-c", `cat > nginx.conf <<'EOF'\n${conf}EOF\nnginx -t -c ${dir}/nginx.conf >nginx.out`];
+    });
+    expect(r.stderr).toMatch(/test is successful/);
+    expect(r.code).toBe(0);
+  });
+
+  it("serves the app on port 80 to the LB, takes the client address from the LB's X-Forwarded-For, and answers the LB health check", () => {
+    const d = deployment(defaultInput(3));
+    const host = d.hosts[0]!;
+    const upstream = nginxSpec(d, host).upstreams[0]!;
+    const client = `
+import http.client, json
+def get(path, headers):
+    c = http.client.HTTPConnection("127.0.0.1", 80, timeout=5); c.request("GET", path, headers=headers); r = c.getresponse()
+    return {"status": r.status, "body": r.read().decode(), "hsts": r.getheader("Strict-Transport-Security")}
+print(json.dumps({
+  # the LB appends the address it saw; a client's own X-Forwarded-For entry comes first and is ignored
+  "app": get("/positions/", {"Host": "${d.input.domain}", "X-Forwarded-For": "6.6.6.6, 203.0.113.7", "X-Forwarded-Proto": "https"}),
+  "health": get("/lb-health", {"Host": "10.0.1.11"}),
+}))
+`;
+    const r = runInTrixie((dir) => {
+      const conf = renderNginxConf({ ...nginxIn(dir, nginxSpec(d, host)), upstreams: [upstream], realIp: { mode: "tls-offload", trustedFrom: ["127.0.0.1"], clientAddressFrom: "x-forwarded-for" } });
+      return [
+        "sh",
+        "-c",
+        [
+          `cat > nginx.conf <<'EOF'\n${conf}EOF`,
+          "set -e",
+          `ip addr add ${upstream.address}/32 dev lo`,
+          "mkdir -p static webroot && chmod a+rX static webroot",
+          `python3 upstream.py ${upstream.address} ${upstream.port} & sleep 0.5`,
+          `nginx -c ${dir}/nginx.conf >nginx.out`,
+          "sleep 0.5",
+          "python3 client.py",
+        ].join("\n"),
+      ];
+    }, { files: { "upstream.py": UPSTREAM_PY, "client.py": client }, timeoutMs: 60_000 });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    expect(out.app.status).toBe(200);
+    expect(JSON.parse(out.app.body)).toMatchObject({ path: "/positions/", xff: "203.0.113.7", proto: "https" });
+    expect(out.app.hsts).toBe("max-age=63072000; includeSubDomains");
+    expect(out.health.status).toBe(200);
+    expect(JSON.parse(out.health.body).path).toBe("/health/");
+  });
+});
+
 describe("ACME script and renewal units", () => {
   it("the script passes shellcheck and its units pass systemd-analyze verify --user", () => {
     const d = deployment(defaultInput(1));

@@ -79,6 +79,22 @@ describe("renderNginxConf", () => {
     expect(conf.match(/listen (\[::\]:)?(80|443)[^;]*;/g)!.every((l) => l.includes("proxy_protocol"))).toBe(true);
   });
 
+  it("behind a TLS-terminating load balancer serves the app on port 80 to the LB (no redirect loop, no 443)", () => {
+    const conf = renderNginxConf({ ...base, realIp: { mode: "tls-offload", trustedFrom: ["10.0.1.2"], clientAddressFrom: "x-forwarded-for" } });
+    expect(conf).not.toMatch(/listen [^;]*443/);
+    expect(conf).not.toContain("return 301");
+    expect(conf).not.toContain("ssl_certificate");
+    expect(conf).toContain("listen 80 default_server;");
+    expect(conf).toContain("set_real_ip_from 10.0.1.2;");
+    expect(conf).toContain("real_ip_header X-Forwarded-For;");
+    expect(conf).toContain("real_ip_recursive on;");
+    expect(block(conf, /^location = \/lb-health$/)).toContain("proxy_pass http://senex_daphne/health/;");
+    expect(conf).toContain('add_header Strict-Transport-Security "max-age=63072000; includeSubDomains" always;');
+    const pp = renderNginxConf({ ...base, realIp: { mode: "tls-offload", trustedFrom: ["10.0.1.2"], clientAddressFrom: "proxy-protocol" } });
+    expect(pp).toContain("listen 80 default_server proxy_protocol;");
+    expect(pp).toContain("real_ip_header proxy_protocol;");
+  });
+
   it("serves Grafana under /grafana/ with a strict login rate limit only when configured", () => {
     expect(renderNginxConf(base)).not.toContain("grafana");
     const conf = renderNginxConf({ ...base, grafana: { address: "10.0.1.50", port: 3000 } });
@@ -106,6 +122,7 @@ describe("renderNginxConf", () => {
     [{ wsPaths: ["/ws"] }, /must end with \//],
     [{ staticRoot: "/srv/static; root /" }, /plain characters/],
     [{ realIp: { mode: "proxy-protocol", trustedFrom: [] } }, /load balancer address/],
+    [{ realIp: { mode: "tls-offload", trustedFrom: ["lb.example"], clientAddressFrom: "x-forwarded-for" } }, /not an address or CIDR/],
     [{ clientMaxBodySize: "lots" }, /clientMaxBodySize/],
   ])("rejects %j", (override, message) => {
     expect(() => renderNginxConf({ ...base, ...override })).toThrow(message);
