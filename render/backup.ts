@@ -421,6 +421,7 @@ esac
   return `#!/bin/bash
 # senex-restore: rendered by senex-infra. Restores one service from the backup repository.
 # Usage: senex-restore postgres ['YYYY-MM-DD HH:MM:SS+00'] | redis | media
+# Phase 3: restore the primary only; then re-clone the standby from it (its timeline is gone).
 set -euo pipefail
 
 ${settingsFor(spec, body)}
