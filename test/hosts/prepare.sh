@@ -12,10 +12,15 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 source "$here/../support/cache.sh"
 
-senex_apt_install systemd-container mmdebstrap uidmap zstd iproute2 openssh-client apt-cacher-ng util-linux
+senex_apt_install systemd-container mmdebstrap uidmap zstd iproute2 openssh-client apt-cacher-ng util-linux \
+  docker-registry apache2-utils skopeo openssl   # the test registry (harness/registry.ts)
 
 tarball="$(bash "$here/harness/build-rootfs.sh")"
 senex_point "$SENEX_CACHE/trixie-host-current.tar.zst" "$tarball"
+# The stand-in Django/Daphne/Celery app image (OCI archive + plain rootfs), pushed by tests.
+app_oci="$(bash "$here/app/build-image.sh")"
+senex_point "$SENEX_CACHE/senex-app-current.oci.tar" "$app_oci"
+senex_point "$SENEX_CACHE/senex-app-current.tar.zst" "${app_oci%.oci.tar}.tar.zst"
 
 # apt-cacher-ng: Debian's default upstream (ftp.debian.org) does not resolve here; deb.debian.org
 # does. Our own config dir, so the machine's /etc stays as the package left it; under /var/cache

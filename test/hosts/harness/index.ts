@@ -83,7 +83,7 @@ export interface StartHostsOptions {
   aptProxy?: boolean;
   /** Wait until sshd answers on port 22 (default true). */
   waitForSsh?: boolean;
-  /** Bound for each host's boot (default 90 s). */
+  /** Bound for each host's boot to SSH (default 180 s: under a loaded 2-core CI machine 30 s were seen). */
   bootTimeoutMs?: number;
 }
 
@@ -209,7 +209,9 @@ export class TestHost implements HostAddressing {
     const leader = this.leaderPid();
     // Join a cgroup inside the host's tree first: from outside it, logind and friends cannot map
     // the caller to a unit (`loginctl enable-linger` fails with "Protocol driver not attached").
-    const args = ["-c", 'echo $$ > "$0" && exec "$@"', this.execCgroupProcs(leader),
+    // stdin goes through `cat` so the command reads a real pipe, as over SSH: node gives a
+    // socketpair, and e.g. `podman secret create NAME -` refuses anything but a FIFO.
+    const args = ["-c", 'echo $$ > "$0" && cat | "$@"', this.execCgroupProcs(leader),
       "/usr/bin/nsenter", "-t", String(leader), "-a", "-r", "-w", "--", ...argv];
     return runProcess("/bin/sh", args, {
       input: opts.input,
@@ -340,7 +342,7 @@ export async function startHosts(n: number, opts: StartHostsOptions = {}): Promi
       customize(host, opts);
       await host.boot();
     }));
-    if (opts.waitForSsh ?? true) await Promise.all(hosts.map((h) => h.waitForSsh(opts.bootTimeoutMs ?? 90_000)));
+    if (opts.waitForSsh ?? true) await Promise.all(hosts.map((h) => h.waitForSsh(opts.bootTimeoutMs ?? 180_000)));
     return hosts;
   } catch (e) {
     await destroyHosts(hosts);
@@ -382,8 +384,12 @@ export async function cleanupStale(): Promise<string[]> {
       removed.push(`host ${state?.name ?? "?"} (${machine})`);
     }
     for (const lease of listDir(path.join(STATE_DIR, "leases"))) {
-      const l = readJson<{ ownerPid: number; ownerStart: string; machine: string }>(path.join(STATE_DIR, "leases", lease));
+      const l = readJson<{ ownerPid: number; ownerStart: string; machine: string; pid?: number; cmdMatch?: string }>(path.join(STATE_DIR, "leases", lease));
       if (!l || (!ownerAlive(l.ownerPid, l.ownerStart) && !fs.existsSync(path.join(hostsDir, l.machine)))) {
+        if (l?.pid && l.cmdMatch && processAlive(l.pid) && cmdline(l.pid).includes(l.cmdMatch)) {
+          process.kill(l.pid, "SIGKILL");
+          removed.push(`${l.machine} pid ${l.pid}`);
+        }
         fs.rmSync(path.join(STATE_DIR, "leases", lease), { force: true });
         removed.push(`lease ${lease}`);
       }
@@ -402,6 +408,33 @@ export async function cleanupStale(): Promise<string[]> {
     removed.push(...infraDownIfUnused());
   });
   return removed;
+}
+
+/**
+ * Brings the bridge (and apt proxy) up for a service of this process that listens on GATEWAY
+ * (e.g. the test registry), and records it: the bridge stays while it runs, and cleanupStale()
+ * ends it (by `pid`, if its command line still contains `cmdMatch`) after a crashed run.
+ */
+export function registerGatewayService(name: string, pid: number, cmdMatch: string): void {
+  withLock(() => {
+    infraUp();
+    fs.mkdirSync(path.join(STATE_DIR, "leases"), { recursive: true });
+    fs.writeFileSync(path.join(STATE_DIR, "leases", `service-${name}`),
+      JSON.stringify({ ownerPid: process.pid, ownerStart: startTime(process.pid), machine: `service-${name}`, name, pid, cmdMatch }));
+  });
+}
+
+/** Forgets a service registered with registerGatewayService (after stopping it). */
+export function unregisterGatewayService(name: string): void {
+  withLock(() => {
+    fs.rmSync(path.join(STATE_DIR, "leases", `service-${name}`), { force: true });
+    infraDownIfUnused();
+  });
+}
+
+/** Brings the bridge and apt proxy up (idempotent); they go down with the last host or service. */
+export function ensureNetwork(): void {
+  withLock(infraUp);
 }
 
 // ---- per-host preparation ------------------------------------------------------------------
@@ -759,14 +792,19 @@ function listDir(dir: string): string[] {
 
 function runProcess(file: string, args: string[], opts: { input?: string; timeoutMs: number; env?: Record<string, string> }): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? { PATH: PATH_ENV }, stdio: ["pipe", "pipe", "pipe"] });
+    // its own process group, so a timeout ends the whole pipeline, not just the first process
+    const child = spawn(file, args, { env: opts.env ?? { PATH: PATH_ENV }, stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       stderr += `\nkilled after ${opts.timeoutMs} ms: ${file} ${args.join(" ")}\n`;
-      child.kill("SIGKILL");
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }, opts.timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
