@@ -17,6 +17,7 @@ export const PORT_CLIENTS: Readonly<Record<HostServiceKind, readonly HostService
   sentinel: ["daphne", "celery-worker", "celery-beat", "migrate", "sentinel"],
   daphne: ["nginx", "prometheus"],
   nginx: [], // public ports 80/443, opened by `publicHttp`
+  haproxy: [], // likewise
   migrate: [],
   collectstatic: [],
   "celery-worker": [],
@@ -47,9 +48,9 @@ export function hostFirewall(host: FirewallHost, allHosts: readonly FirewallHost
       .filter((other) => other.name !== host.name && other.services.some((s) => clients.includes(s.kind)))
       .map((other) => other.privateAddress);
     for (const port of servicePorts(service)) {
-      if (service.kind === "nginx") continue;
+      if (service.kind === "nginx" || service.kind === "haproxy") continue;
       privatePorts.push({ port, service: service.kind, from });
     }
   }
-  return { sshAllowFrom, publicHttp: host.services.some((s) => s.kind === "nginx"), privatePorts };
+  return { sshAllowFrom, publicHttp: host.services.some((s) => s.kind === "nginx" || s.kind === "haproxy"), privatePorts };
 }

@@ -86,6 +86,8 @@ export type HostService =
     })
   | (ServiceCommon & { readonly kind: "celery-beat"; readonly app: AppRuntime; /** Celery beat scheduler class (default: file schedule in a volume). */ readonly scheduler?: string })
   | (ImageService & { readonly kind: "nginx" })
+  /** The load balancer of `existing` servers in phase 3 (render/haproxy.ts), public 80/443. */
+  | (ImageService & { readonly kind: "haproxy" })
   | (ImageService & { readonly kind: "node-exporter" })
   | (ImageService & { readonly kind: "postgres-exporter" })
   | (ImageService & { readonly kind: "redis-exporter"; readonly role: "broker" | "cache" })
@@ -147,7 +149,8 @@ export function servicePorts(service: HostService): number[] {
     case "collectstatic":
     case "celery-worker":
     case "celery-beat": return [];
-    case "nginx": return [80, 443];
+    case "nginx":
+    case "haproxy": return [80, 443];
     case "node-exporter": return [9100];
     case "postgres-exporter": return [9187];
     case "redis-exporter": return [service.role === "broker" ? 9121 : 9122];
@@ -459,6 +462,21 @@ function buildService(ctx: Context, service: HostService): Built[] {
         }),
       ];
     }
+    case "haproxy":
+      return [
+        container(base!, { Description: desc("haproxy (TCP load balancer, TLS passed through to nginx)") }, {
+          Image: image,
+          ContainerName: base,
+          // Public ports on the host network, like nginx (ip_unprivileged_port_start=80).
+          Network: ["host"],
+          Secret: service.secrets,
+          NoNewPrivileges: true,
+          ...limitsArgs(service.limits),
+          Volume: [configMount(ctx, "haproxy", "ro")],
+          // -W master-worker, -db stay in the foreground; SIGUSR2 reloads without dropping connections.
+          Exec: ["haproxy", "-W", "-db", "-f", `${CONTAINER_CONFIG}/haproxy/haproxy.cfg`],
+        }),
+      ];
     case "node-exporter":
       return [
         container(base!, { Description: desc("node exporter") }, {

@@ -74,7 +74,7 @@ describe("renderNftables", () => {
     const cacheRules = new Map(hostFirewall(cache!, d.hosts, []).privatePorts.map((p) => [p.port, p.from]));
     expect(cacheRules.get(6379)).toEqual([web!.privateAddress]);
     expect(hostFirewall(db!, d.hosts, []).publicHttp).toBe(false);
-    expect(Object.keys(PORT_CLIENTS).sort()).toEqual([...new Set(d.hosts.flatMap((h) => h.services.map((s) => s.kind)).concat(["sentinel", "loki"]))].sort());
+    expect(Object.keys(PORT_CLIENTS).sort()).toEqual([...new Set(d.hosts.flatMap((h) => h.services.map((s) => s.kind)).concat(["sentinel", "loki", "haproxy"]))].sort());
   });
 
   it("property: in phase 3, database and Redis ports are open only to hosts with a client role, never to the world", () => {
