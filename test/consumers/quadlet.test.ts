@@ -32,7 +32,10 @@ function generateAndVerify(files: Record<string, string>): ToolRun {
 const cases = ([1, 2, 3] as Phase[]).flatMap((phase) => {
   const d = deployment(defaultInput(phase, phase === 3 ? { limits: { memory: "1g", cpus: 1, pids: 512 } } : {}));
   return d.hosts.map((host) => [phase, host.name, host] as const);
-});
+}).concat([
+  // phase 3 on existing servers: a load-balancer host of our own
+  [3, "lb-1", { name: "lb-1", privateAddress: "10.0.1.2", publicHttp: true, services: [{ kind: "haproxy", image: "registry.senex.test/haproxy:3.0" }, { kind: "node-exporter", image: "registry.senex.test/node-exporter:1.9" }] }] as const,
+]);
 
 describe("Quadlet files through quadlet + systemd-analyze verify", () => {
   it.each(cases)("phase %i %s: every file converts and every generated unit verifies", (_phase, _name, host) => {
