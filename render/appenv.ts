@@ -11,7 +11,7 @@
 // differently in the two parsers (quotes, whitespace, `#`, backslash, `$`) is rejected rather
 // than quoted.
 
-import type { SecretRef } from "./quadlet";
+import { secretText, type SecretRef } from "./quadlet";
 
 /** Where Redis is reached: one address, or Sentinel (phase 3). */
 export type RedisEndpoint =
@@ -66,11 +66,9 @@ export function appSecretRefs(): SecretRef[] {
   return APP_SECRET_ENV.map(({ name, variable }) => ({ name, type: "env", target: variable }));
 }
 
-/** The `Secret=` lines as Quadlet writes them, for display in the plan. */
-export function renderAppSecretLines(): string {
-  return appSecretRefs()
-    .map((ref) => `Secret=${ref.name},type=env,target=${ref.type === "env" ? ref.target : ""}`)
-    .join("\n") + "\n";
+/** The `Secret=` lines as the app's Quadlets carry them (for the plan's display), from the given refs. */
+export function renderAppSecretLines(refs: readonly SecretRef[] = appSecretRefs()): string {
+  return refs.map((ref) => `Secret=${secretText(ref)}`).join("\n") + "\n";
 }
 
 const SAFE_VALUE = /^[A-Za-z0-9_.,:;/@+=\-[\]*%?&!~]*$/;

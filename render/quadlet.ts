@@ -196,7 +196,8 @@ export type QuadletFile =
   | { readonly kind: "image"; readonly unit?: UnitSection; readonly image: ImageSection; readonly service?: ServiceSection }
   | { readonly kind: "build"; readonly unit?: UnitSection; readonly build: BuildSection; readonly service?: ServiceSection };
 
-function secretText(ref: SecretRef): string {
+/** The value of a `Secret=` line (`name,type=env,target=VAR` or `name,type=mount,…`). */
+export function secretText(ref: SecretRef): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(ref.name)) throw new Error(`secret name \`${ref.name}\` is not a podman secret name`);
   switch (ref.type) {
     case "env":
