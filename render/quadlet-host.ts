@@ -60,6 +60,11 @@ interface ServiceCommon {
   readonly network?: "host" | "senex";
   /** Replaces the kind's default secrets when given. */
   readonly secrets?: readonly SecretRef[];
+  /**
+   * Health check of the kind (default true). Turn it off for an image that lacks the check's tool
+   * (pg_isready, redis-cli, python3): with `Notify=healthy` the unit would otherwise never start.
+   */
+  readonly healthCheck?: boolean;
 }
 
 interface ImageService extends ServiceCommon {
@@ -253,7 +258,6 @@ function appContainer(ctx: Context, service: Extract<HostService, { app: AppRunt
     Secret: service.secrets ?? service.app.secrets,
     Exec: exec,
     NoNewPrivileges: true,
-    AutoUpdate: undefined,
     ...limitsArgs(service.limits),
     ...extra,
   };
@@ -595,6 +599,12 @@ function buildService(ctx: Context, service: HostService): Built[] {
   }
 }
 
+function withoutHealthCheck(built: Built): Built {
+  if (built.file.kind !== "container") return built;
+  const { HealthCmd: _cmd, HealthInterval: _i, HealthTimeout: _t, HealthRetries: _r, HealthStartPeriod: _p, HealthOnFailure: _f, Notify: _n, ...container } = built.file.container;
+  return { base: built.base, file: { ...built.file, container } };
+}
+
 function presentUnits(services: readonly HostService[]): Map<HostServiceKind | `redis-${"broker" | "cache"}`, string[]> {
   const present = new Map<HostServiceKind | `redis-${"broker" | "cache"}`, string[]>();
   for (const service of services) {
@@ -639,7 +649,7 @@ export function renderHostQuadlets(spec: HostQuadletSpec): Record<string, string
   const volumes = new Set<string>();
   const header = [`Rendered by senex-infra for ${spec.host}; do not edit on the host.`];
   for (const service of spec.services) {
-    for (const built of buildService(ctx, service)) {
+    for (const built of buildService(ctx, service).map((b) => (service.healthCheck === false ? withoutHealthCheck(b) : b))) {
       if (built.file.kind === "container") {
         for (const volume of built.file.container.Volume ?? []) {
           const source = volume.split(":")[0]!;

@@ -159,6 +159,14 @@ describe("renderHostQuadlets", () => {
     expect(sectionValues(custom, "Service", "TimeoutStopSec")).toEqual(["1230"]);
   });
 
+  it("drops the health check (and Notify=healthy) of a service whose image lacks the tool", () => {
+    const d = deployment(defaultInput(2));
+    const db = quadletSpec(d.hosts.find((h) => h.name === "db-1")!);
+    const files = renderHostQuadlets({ ...db, services: db.services.map((s) => (s.kind === "pgbouncer" ? { ...s, healthCheck: false } : s)) });
+    expect(files["senex-pgbouncer.container"]).not.toMatch(/Health|Notify/);
+    expect(files["senex-postgres.container"]).toContain("Notify=healthy");
+  });
+
   it("omits resource limits unless set, and renders them when set", () => {
     const none = renderHostQuadlets(quadletSpec(deployment(defaultInput(1)).hosts[0]!));
     for (const text of Object.values(none)) expect(text).not.toMatch(/PidsLimit=|--memory|--cpus/);
