@@ -1,7 +1,7 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import type { TopologyHost } from "../../topology/types";
-import type { Host } from "../host";
+import { HostComponent } from "../host";
 
 export interface DigitalOceanDropletArgs {
     host: TopologyHost;
@@ -16,13 +16,7 @@ export interface DigitalOceanDropletArgs {
 }
 
 /** One droplet (Debian 13) in the VPC and, if it holds data, a block-storage volume. */
-export class DigitalOceanDroplet extends pulumi.ComponentResource implements Host {
-    declare public readonly name: string;
-    declare public readonly groups: Host["groups"];
-    declare public readonly publicIp: pulumi.Output<string>;
-    declare public readonly privateIp: pulumi.Output<string>;
-    declare public readonly ssh: Host["ssh"];
-    declare public readonly resource: digitalocean.Droplet;
+export class DigitalOceanDroplet extends HostComponent {
     declare public readonly dropletId: pulumi.Output<number>;
 
     constructor(name: string, args: DigitalOceanDropletArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -56,12 +50,6 @@ export class DigitalOceanDroplet extends pulumi.ComponentResource implements Hos
             );
             new digitalocean.VolumeAttachment(`${name}-data-attachment`, { dropletId: this.dropletId, volumeId: volume.id }, { parent: this });
         }
-        this.name = host.name;
-        this.groups = host.groups;
-        this.resource = droplet;
-        this.publicIp = droplet.ipv4Address;
-        this.privateIp = droplet.ipv4AddressPrivate;
-        this.ssh = { host: droplet.ipv4Address, port: 22, user: "admin", hostKey: args.hostKeyPublic };
-        this.registerOutputs({ publicIp: this.publicIp, privateIp: this.privateIp });
+        this.publish({ name: host.name, groups: host.groups, resource: droplet, publicIp: droplet.ipv4Address, privateIp: droplet.ipv4AddressPrivate, hostKey: args.hostKeyPublic });
     }
 }

@@ -1,7 +1,7 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { TopologyHost } from "../../topology/types";
-import type { Host } from "../host";
+import { HostComponent } from "../host";
 
 export interface HetznerServerArgs {
     host: TopologyHost;
@@ -21,13 +21,7 @@ export interface HetznerServerArgs {
 }
 
 /** One Hetzner Cloud server (Debian 13) with its private address and, if it holds data, a volume. */
-export class HetznerServer extends pulumi.ComponentResource implements Host {
-    declare public readonly name: string;
-    declare public readonly groups: Host["groups"];
-    declare public readonly publicIp: pulumi.Output<string>;
-    declare public readonly privateIp: pulumi.Output<string>;
-    declare public readonly ssh: Host["ssh"];
-    declare public readonly resource: hcloud.Server;
+export class HetznerServer extends HostComponent {
     declare public readonly serverId: pulumi.Output<number>;
 
     constructor(name: string, args: HetznerServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -75,12 +69,6 @@ export class HetznerServer extends pulumi.ComponentResource implements Host {
             new hcloud.VolumeAttachment(`${name}-data-attachment`, { serverId: this.serverId, volumeId: volume.id.apply(Number), automount: false }, { parent: this });
         }
 
-        this.name = host.name;
-        this.groups = host.groups;
-        this.resource = server;
-        this.publicIp = server.ipv4Address;
-        this.privateIp = pulumi.output(host.privateAddress);
-        this.ssh = { host: server.ipv4Address, port: 22, user: "admin", hostKey: args.hostKeyPublic };
-        this.registerOutputs({ publicIp: this.publicIp, privateIp: this.privateIp });
+        this.publish({ name: host.name, groups: host.groups, resource: server, publicIp: server.ipv4Address, privateIp: pulumi.output(host.privateAddress), hostKey: args.hostKeyPublic });
     }
 }
