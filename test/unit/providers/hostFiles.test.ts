@@ -1,0 +1,51 @@
+import fc from "fast-check";
+import { FileSpec, hostFilesProvider, HostFilesInputs, planChanges, unitsToRestart } from "../../../providers/hostFiles";
+
+const f = (content: string, restarts: string[] = []): FileSpec => ({ content, mode: "0644", owner: "root", restarts });
+const spec = (files: Record<string, FileSpec>, secretFiles: Record<string, FileSpec> = {}): HostFilesInputs => ({
+    target: { name: "h", host: "10.0.1.10", port: 22, user: "admin", hostKey: "ssh-ed25519 AAAA" },
+    privateKey: "k",
+    layer: "user",
+    files,
+    secretFiles,
+    unitDirs: ["/home/senex/.config/containers/systemd/"],
+});
+
+describe("HostFiles diff logic (no SSH)", () => {
+    it.each([
+        ["nothing changed", { "/a": f("1") }, { "/a": f("1") }, { write: [], remove: [] }],
+        ["content changed", { "/a": f("1") }, { "/a": f("2") }, { write: ["/a"], remove: [] }],
+        ["mode changed", { "/a": f("1") }, { "/a": { ...f("1"), mode: "0600" } }, { write: ["/a"], remove: [] }],
+        ["file added", {}, { "/b": f("1") }, { write: ["/b"], remove: [] }],
+        ["file removed", { "/a": f("1") }, {}, { write: [], remove: ["/a"] }],
+    ])("%s", (_t, before, after, expected) => {
+        expect(planChanges(spec(before), spec(after))).toEqual(expected);
+    });
+
+    it("restarts exactly the units of changed files, each once, in listed order", () => {
+        const s = spec({ "/env": f("x", ["postgres.service", "pgbouncer.service"]), "/nginx.conf": f("y", ["nginx.service"]), "/pg.conf": f("z", ["postgres.service"]) });
+        expect(unitsToRestart(s, ["/env", "/pg.conf"])).toEqual(["postgres.service", "pgbouncer.service"]);
+        expect(unitsToRestart(s, ["/nginx.conf"])).toEqual(["nginx.service"]);
+        expect(unitsToRestart(s, [])).toEqual([]);
+    });
+
+    it("property: applying the plan to the old file set yields the new one", () => {
+        const files = fc.dictionary(fc.constantFrom("/a", "/b", "/c", "/d"), fc.string().map((c) => f(c)));
+        fc.assert(
+            fc.property(files, files, (before, after) => {
+                const { write, remove } = planChanges(spec(before), spec(after));
+                const result: Record<string, FileSpec> = { ...before };
+                for (const p of remove) delete result[p];
+                for (const p of write) result[p] = after[p];
+                expect(result).toEqual(after);
+            }),
+        );
+    });
+
+    it("diff: replacement (delete first: the id is reused) only when the host or layer changes", async () => {
+        const a = spec({ "/a": f("1") });
+        expect(await hostFilesProvider.diff!("h:user", a, { ...a, target: { ...a.target, host: "10.0.1.11" } })).toMatchObject({ changes: true, replaces: ["target"], deleteBeforeReplace: true });
+        expect(await hostFilesProvider.diff!("h:user", a, spec({ "/a": f("2") }))).toMatchObject({ changes: true, replaces: [] });
+        expect(await hostFilesProvider.diff!("h:user", a, { ...a, secretFiles: { "/s": f("pw") } })).toMatchObject({ changes: true, replaces: [] });
+    });
+});
