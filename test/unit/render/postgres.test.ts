@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { pgConfValue } from "../../../render/conf-syntax";
 import { postgresMemorySettings, renderPgHba, renderPgPass, renderPostgresConf, replicationSlotSql, type PostgresConfSpec } from "../../../render/postgres";
 import { phaseHosts, postgresSpec, renderPhaseFiles, type Phase } from "./data-services-specs";
 
@@ -141,5 +142,18 @@ describe("renderPgPass / replicationSlotSql", () => {
   it("creates a slot only when it does not exist, and only for a safe name", () => {
     expect(replicationSlotSql("db_2")).toMatch(/pg_create_physical_replication_slot\('db_2'\) WHERE NOT EXISTS/);
     expect(() => replicationSlotSql("x'); DROP TABLE y; --")).toThrow(/slot/);
+  });
+});
+
+describe("postgresql.conf quoting", () => {
+  it("property: any one-line string round-trips through pgConfValue as PostgreSQL reads it back", () => {
+    // PostgreSQL's reader: '' is a quote, \\ a backslash, inside single quotes.
+    const readBack = (quoted: string) => quoted.slice(1, -1).replace(/''|\\\\/g, (m) => (m === "''" ? "'" : "\\"));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }).filter((s) => !/[\r\n\0]/.test(s)), (s) => {
+        expect(readBack(pgConfValue(s))).toBe(s);
+      }),
+    );
+    expect(() => pgConfValue("a\nb = c")).toThrow(/single line/);
   });
 });

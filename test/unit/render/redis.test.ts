@@ -162,3 +162,16 @@ describe("Sentinel", () => {
     expect(redisCommandScript([["SENTINEL", "SET", "senex-cache", "auth-pass", 'p "w d']])).toBe('SENTINEL SET senex-cache auth-pass "p \\"w d"\n');
   });
 });
+
+describe("Sentinel quorum rule", () => {
+  it("property: a quorum is accepted exactly when it is a majority of the sentinels", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 15 }), fc.integer({ min: 0, max: 16 }), (count, quorum) => {
+        const spec: SentinelSpec = { listenAddress: "10.0.0.1", dataDirectory: "/data", masters: [{ name: "senex-broker", address: "10.0.0.1", port: 6379 }], quorum, sentinelCount: count };
+        const majority = quorum > count / 2 && quorum <= count;
+        if (majority) expect(renderSentinelSeed(spec)).toMatch(new RegExp(`^sentinel monitor senex-broker 10\\.0\\.0\\.1 6379 ${quorum}$`, "m"));
+        else expect(() => renderSentinelSeed(spec)).toThrow(/quorum/);
+      }),
+    );
+  });
+});
