@@ -49,7 +49,13 @@ describe("stand-in app image from the test registry", () => {
     const res = await fetch(`http://${host.address}:${DAPHNE_PORT}${urlPath}`, {
       method, body: body === undefined ? undefined : JSON.stringify(body), headers: { "content-type": "application/json" },
     });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    const text = await res.text();
+    try {
+      return { status: res.status, json: JSON.parse(text) as Record<string, unknown> };
+    } catch {
+      const logs = await asSenex(["sh", "-c", "for c in daphne worker beat; do echo \"== $c\"; podman logs --tail 30 $c 2>&1; done"]);
+      throw new Error(`${method} ${urlPath}: HTTP ${res.status}, not JSON: ${text.slice(0, 200)}\n${logs.stdout}`);
+    }
   };
 
   beforeAll(async () => {

@@ -303,9 +303,7 @@ export class TestHost implements HostAddressing {
   }
 
   private async waitExit(timeoutMs: number): Promise<boolean> {
-    const timedOut = sleep(timeoutMs).then(() => false);
-    const done = this.exited.then(() => true);
-    if (await Promise.race([done, timedOut])) return true;
+    if (await raceTimeout(this.exited, timeoutMs)) return true;
     return !this.running;
   }
 
@@ -841,6 +839,17 @@ function sshBanner(address: string, timeoutMs: number): Promise<boolean> {
 function tcpOpenSync(host: string, port: number): boolean {
   // bash's /dev/tcp keeps this synchronous (used while holding the lock)
   return spawnSync("/bin/bash", ["-c", `exec 3<>/dev/tcp/${host}/${port}`], { stdio: "ignore", timeout: 2000 }).status === 0;
+}
+
+/** True if `p` settled within ms; the timer is cleared either way (no handle keeps jest alive). */
+export async function raceTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

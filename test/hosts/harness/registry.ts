@@ -11,7 +11,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { GATEWAY, registerGatewayService, unregisterGatewayService } from "./index";
+import { GATEWAY, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
 
 export interface RegistryOptions {
   /** Port on GATEWAY (default 5000). */
@@ -86,7 +86,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     } catch {
       // already gone
     }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    await raceTimeout(exited, 5000);
     unregisterGatewayService(serviceName);
     fs.rmSync(dir, { recursive: true, force: true });
   };

@@ -101,6 +101,12 @@ elif REDIS_MODE == "sentinel":
 else:
     raise ImproperlyConfigured(f"REDIS_MODE must be direct or sentinel, not {REDIS_MODE!r}")
 
+# Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the environment BEFORE its own
+# configuration (celery.app.utils.Settings.broker_url / .result_backend), and the rendered env file
+# holds them without the password: put the complete URLs back where Celery looks first.
+os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
+os.environ["CELERY_RESULT_BACKEND"] = CELERY_RESULT_BACKEND
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_location}}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": _channel_hosts}}}
 
