@@ -10,15 +10,18 @@ import { unitsOf } from "./quadlets";
 /**
  * Who sits in front of nginx. Phase 3 has a load balancer: the cloud's (Hetzner: its fixed private
  * address; DigitalOcean: somewhere in the VPC subnet, not ours to choose — the same rule as the
- * host firewall) or an haproxy host of ours (existing servers). render/nginx.ts knows one mode
- * for a balancer in front, the PROXY protocol, so that is what phase 3 gets here.
+ * host firewall), which terminates TLS itself (`tls-offload`), or an haproxy host of ours
+ * (existing servers), which passes TLS through with the PROXY protocol.
  */
 function realIp(ctx: HostContext): RealIpMode {
   const lb = ctx.topology.loadBalancer;
   if (!lb) return { mode: "direct" };
   switch (lb.kind) {
     case "cloud":
-      return { mode: "proxy-protocol", trustedFrom: [ctx.config.cloud === "hetzner" && lb.privateAddress ? lb.privateAddress : ctx.config.network.subnet] };
+      // The cloud LB terminates TLS with its managed certificate and forwards plain HTTP with
+      // X-Forwarded-For (components/*/loadBalancer.ts): nginx serves the app on port 80 to the LB
+      // only (a redirect there would loop) and trusts the header from the LB's address alone.
+      return { mode: "tls-offload", clientAddressFrom: "x-forwarded-for", trustedFrom: [ctx.config.cloud === "hetzner" && lb.privateAddress ? lb.privateAddress : ctx.config.network.subnet] };
     case "haproxy":
       return { mode: "proxy-protocol", trustedFrom: [ctx.addressOf(lb.host!)] };
     default: {
