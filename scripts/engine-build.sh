@@ -60,7 +60,7 @@ timed() { # timed <name> <command…>: runs the command, prints its wall time
   start=$(date +%s.%N)
   "$@"
   end=$(date +%s.%N)
-  log "$(awk -v n="$name" -v s="$start" -v e="$end" 'BEGIN { printf "%-32s built in %6.1f s", n, e - s }')"
+  log "$(awk -v n="$name" -v s="$start" -v e="$end" 'BEGIN { printf "%-32s took %6.1f s", n, e - s }')"
 }
 
 log "building pulumi $pulumi_version with $(go version | cut -d' ' -f3) (GOCACHE=$GOCACHE)"
