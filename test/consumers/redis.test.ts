@@ -148,7 +148,13 @@ for i in $(seq 1 150); do
 done
 echo "ckquorum:$("$CLI" -p 26379 SENTINEL CKQUORUM senex-broker)"
 echo "set:$("$CLI" -p 26379 < desired-sentinel.txt | tr '\\n' ' ')"
-echo "failover:$("$CLI" -p 26379 SENTINEL FAILOVER senex-broker)"
+# Sentinel learns the replica from the master's INFO (every 10 s, later under load): until then a
+# failover answers NOGOODSLAVE. Retry within a bound instead of racing that discovery.
+for i in $(seq 1 60); do
+  f=$("$CLI" -p 26379 SENTINEL FAILOVER senex-broker 2>&1)
+  case "$f" in NOGOODSLAVE*) sleep 0.5 ;; *) break ;; esac
+done
+echo "failover:$f"
 for i in $(seq 1 200); do
   m=$("$CLI" -p 26379 SENTINEL GET-MASTER-ADDR-BY-NAME senex-broker | tr '\\n' ':')
   [ "$m" = "127.0.0.1:16379:" ] && break; sleep 0.1
