@@ -4,6 +4,7 @@
  * and survive stop / power cut / restart; an unseeded host stands in for an `existing` server.
  * Prints the measured boot-to-SSH times and per-host memory.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import { Client, utils } from "ssh2";
 import { stringify as toYaml } from "yaml";
@@ -38,6 +39,16 @@ function sshRun(host: TestHost, user: string, pinned: string, command: string): 
       hostVerifier: (key: Buffer) => key.equals(expected),
     });
   });
+}
+
+/** One-letter state from /proc/<pid>/stat, or "gone". */
+function processState(pid: number): string {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return "gone";
+  }
 }
 
 function seedFor(name: string): string {
@@ -165,6 +176,37 @@ describe("nspawn test hosts", () => {
     expect((await h.exec(["sh", "-c", "ls /var/lib/cloud/instances | wc -l"])).stdout).toBe(bootsBefore);
     const r = await sshRun(h, "tester", hostKeys.get(h.name)!.public, "id -un");
     expect(r.stdout).toBe("tester\n");
+  });
+
+  it("cleanupStale() removes the running host of a test process that was SIGKILLed", async () => {
+    const repo = path.resolve(__dirname, "../..");
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e",
+      "require('./test/hosts/harness').startHosts(1, { names: ['crashed'] }).then(([h]) => { console.log('UP ' + h.machine + ' ' + h.pid); setInterval(() => undefined, 1000); })"],
+    { cwd: repo, env: { ...process.env, TS_NODE_PROJECT: "tsconfig.json" }, stdio: ["ignore", "pipe", "inherit"] });
+    const up = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /UP (\S+) (\d+)/.exec(out);
+        if (m) resolve(out);
+      });
+      child.once("exit", (code) => reject(new Error(`child exited ${code} before its host was up: ${out}`)));
+    });
+    const [, machine, pid] = /UP (\S+) (\d+)/.exec(up)!;
+    child.kill("SIGKILL"); // no exit handler runs: the host is left behind, as after a crash
+    await new Promise((r) => child.once("exit", r));
+    const hostDir = path.join(STATE_DIR, "hosts", machine);
+    expect(fs.existsSync(hostDir)).toBe(true);
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(true);
+    const removed = await cleanupStale();
+    expect(removed).toContain(`host crashed (${machine})`);
+    expect(fs.existsSync(hostDir)).toBe(false);
+    // nspawn is gone — at most a zombie: its parent was the killed process, and this machine's
+    // PID 1 is not an init that reaps orphans
+    expect(processState(Number(pid))).toMatch(/^(gone|Z)$/);
+    expect(fs.existsSync(`/sys/class/net/vb-${machine}`)).toBe(false);
+    // our own live hosts were left alone
+    for (const h of [...seeded, plain]) expect(h.running).toBe(true);
   });
 
   it("removes every host, cgroup, veth, the bridge and the apt proxy when the last host goes", async () => {
