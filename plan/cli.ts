@@ -13,9 +13,9 @@ import { hostFiles as serviceFiles } from "../topology/hostFiles";
 import type { Topology, TopologyHost } from "../topology/types";
 import { CostEstimate, estimateCost } from "./cost";
 import { RecordedResource, runOffline } from "./mockEngine";
-import { rawConfigFromStackFile } from "./stackFile";
+import { projectRoot, rawConfigFromStackFile } from "./stackFile";
 
-const repoRoot = path.resolve(__dirname, "..");
+const repoRoot = projectRoot();
 
 interface PlanFile {
     path: string;

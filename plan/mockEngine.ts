@@ -164,7 +164,7 @@ export async function runOffline(raw: RawConfig, stack: string, project = "senex
     // A fresh copy of the program and its modules for every run (the mock runtime is per run).
     for (const key of Object.keys(require.cache)) if (key.startsWith(repoRoot) && !key.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[key];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const exports = program ? program() : (require(path.join(repoRoot, "index.ts")) as Record<string, unknown>);
+    const exports = program ? program() : (require(path.join(repoRoot, "index")) as Record<string, unknown>);
     const outputs = await new Promise<Record<string, unknown>>((resolve) => pulumi.output(exports).apply((o) => resolve(o as Record<string, unknown>)));
     await settings.waitForRPCs();
     fixUrns(resources, stack, project);
