@@ -6,14 +6,15 @@
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
-import { Client, utils } from "ssh2";
+import { Client } from "ssh2";
 import { stringify as toYaml } from "yaml";
 import * as path from "path";
+import { loginKeyPair } from "../support/keys";
 import { BRIDGE, GATEWAY, STATE_DIR, TestHost, cleanupStale, destroyAll, startHosts } from "./harness";
 
 jest.setTimeout(300_000);
 
-const userKey = utils.generateKeyPairSync("ed25519");
+const userKey = loginKeyPair();
 const hostKeys = new Map<string, { private: string; public: string }>();
 
 /** Runs one command over SSH, accepting only the pinned host key. */
@@ -52,7 +53,7 @@ function processState(pid: number): string {
 }
 
 function seedFor(name: string): string {
-  const key = utils.generateKeyPairSync("ed25519", { comment: `root@${name}` });
+  const key = loginKeyPair(`root@${name}`);
   hostKeys.set(name, key);
   return "#cloud-config\n" + toYaml({
     users: [{ name: "tester", shell: "/bin/bash", sudo: "ALL=(ALL) NOPASSWD:ALL", ssh_authorized_keys: [userKey.public] }],

@@ -3,14 +3,14 @@
  * Debian trixie host: atomic writes with owner and mode, restarts of exactly the affected units,
  * no SSH for a no-op, drift seen by read, convergence after a failed apply, bounded delete.
  */
-import { utils } from "ssh2";
 import { HostFilesInputs, hostFilesProvider, planChanges } from "../../providers/hostFiles";
 import { sshStats } from "../../providers/ssh/transport";
+import { loginKeyPair } from "../support/keys";
 import { GATEWAY, TestHost, destroyAll, startHosts } from "./harness";
 
 jest.setTimeout(300_000);
 
-const loginKey = utils.generateKeyPairSync("ed25519");
+const loginKey = loginKeyPair();
 let host: TestHost;
 let base: HostFilesInputs;
 const UNIT_DIR = "/etc/systemd/system/";

@@ -3,13 +3,13 @@
  * argv quoted at one boundary, secrets on stdin never in the process list, bounded failure on an
  * unreachable address, one connection per operation.
  */
-import { utils } from "ssh2";
 import { CommandError, HostKeyMismatchError, SshTarget, UnreachableHostError, fingerprint, publicKeyBlob, sshStats, withSsh } from "../../providers/ssh/transport";
+import { loginKeyPair } from "../support/keys";
 import { GATEWAY, TestHost, destroyAll, startHosts } from "./harness";
 
 jest.setTimeout(300_000);
 
-const loginKey = utils.generateKeyPairSync("ed25519");
+const loginKey = loginKeyPair();
 let host: TestHost;
 let peer: TestHost;
 let target: SshTarget;
