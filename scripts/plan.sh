@@ -10,4 +10,6 @@ stamp="$( { cat tsconfig.json tsconfig.build.json package-lock.json; find index.
 if [ "$(cat bin/.senex-build 2>/dev/null)" != "$stamp" ]; then
   rm -rf bin && tsc -p tsconfig.build.json && echo "$stamp" > bin/.senex-build
 fi
+# V8's on-disk compile cache: @pulumi/pulumi and its dependencies load ~0.6 s faster on later runs.
+export NODE_COMPILE_CACHE="$SENEX_CACHE/node-compile-cache"
 exec node bin/plan/cli.js "$@"
