@@ -26,6 +26,7 @@ TOOLS_PACKAGES=(
   openssl ca-certificates
   python3-yaml python3-jsonschema jq    # schema checks of files whose real consumer is AGPL
   procps iproute2
+  lego pebble haproxy                   # ACME issuance end to end (pebble is a real ACME test server), the phase-3 balancer of existing servers
 )
 
 senex_apt_install mmdebstrap zstd util-linux redis-server redis-sentinel
@@ -33,6 +34,10 @@ senex_apt_install mmdebstrap zstd util-linux redis-server redis-sentinel
 key="$(senex_key "$0")"
 tarball="$SENEX_CACHE/trixie-tools-$key.tar.zst"
 root="$SENEX_CACHE/trixie-tools-$key"
+
+# One build at a time: a second prepare (another jest run, another clone) waits, then finds it.
+exec 8>"$SENEX_CACHE/trixie-tools.lock"
+flock 8
 
 if [ ! -f "$tarball" ]; then
   start=$SECONDS
