@@ -185,9 +185,17 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
+/** Exits once stdout and stderr have drained: a piped `--json` plan is larger than a pipe buffer. */
+function exitAfterFlush(code: number): void {
+    let pending = 2;
+    const done = () => --pending === 0 && process.exit(code);
+    process.stdout.write("", done);
+    process.stderr.write("", done);
+}
+
 if (require.main === module) {
     main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
+        (code) => exitAfterFlush(code),
         (e) => {
             process.stderr.write(`plan failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
             process.exit(1);
