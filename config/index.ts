@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "./keys";
-import { ConfigError, parseStackConfig, RawConfig } from "./schema";
+import { parseStackConfig, RawConfig } from "./schema";
 import type { StackConfig } from "./types";
 
 export { ConfigError, parseStackConfig } from "./schema";
@@ -26,8 +26,4 @@ export function readRawConfig(): RawConfig {
 /** Reads, validates and freezes this stack's config; throws a ConfigError listing every problem. */
 export function loadStackConfig(): StackConfig {
     return parseStackConfig(readRawConfig(), pulumi.getProject() || PROJECT, pulumi.getStack());
-}
-
-export function isConfigError(e: unknown): e is ConfigError {
-    return e instanceof ConfigError;
 }
