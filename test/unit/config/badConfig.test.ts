@@ -1,8 +1,8 @@
 import { ConfigError, parseStackConfig } from "../../../config/schema";
 import { rawConfigFromValues } from "../../../plan/stackFile";
 import type { RawConfig } from "../../../config/schema";
+import { ADMIN_KEY as ADMIN } from "./minimalStack";
 
-const ADMIN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEomy+fnvdYaZRXSlk9A0O+2sTksvO8QzBhIr5oqlkWa ops@example.com";
 const HK = (i: number) => `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${String.fromCharCode(65 + i)}rfwlZB/6TPh2FqjCUUQ6Ucdt800uFDZGl1oeVllCRm`;
 
 /** A valid hetzner phase-2 stack; each case below breaks one thing. */

@@ -2,6 +2,7 @@ import { generateSecret, randomString } from "../../../scripts/generate-secrets"
 import { GENERATED_SECRETS } from "../../../config/keys";
 import { parseStackConfig } from "../../../config/schema";
 import { rawConfigFromValues } from "../../../plan/stackFile";
+import { minimalStack } from "./minimalStack";
 
 describe("generated secret values", () => {
     it("the Fernet key is url-safe base64 of 32 bytes", () => {
@@ -17,14 +18,7 @@ describe("generated secret values", () => {
 
     it("every generated value is accepted by the config schema as a supplied secret", () => {
         const secrets = Object.fromEntries(GENERATED_SECRETS.map((n) => [n, generateSecret(n)]));
-        const raw = rawConfigFromValues({
-            "senex-infra:cloud": "hetzner",
-            "senex-infra:phase": 1,
-            "senex-infra:domain": "example.com",
-            "senex-infra:region": "fsn1",
-            "senex-infra:adminSshKeys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEomy+fnvdYaZRXSlk9A0O+2sTksvO8QzBhIr5oqlkWa a@b"],
-            "senex-infra:acme": { email: "a@example.com" },
-        });
+        const raw = rawConfigFromValues(minimalStack());
         const values = { ...raw.values, "senex-infra:secrets": JSON.stringify(secrets) };
         const config = parseStackConfig({ values, secretKeys: new Set([...raw.secretKeys, "senex-infra:secrets"]) }, "senex-infra", "t");
         expect(config.suppliedSecrets.fieldEncryptionKey?.reveal()).toBe(secrets.fieldEncryptionKey);

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { inspect } from "util";
 import { parse } from "yaml";
+import { ADMIN_KEY, minimalStack } from "./minimalStack";
 
 const root = path.resolve(__dirname, "../../..");
 const stackFiles = [path.join(root, "Pulumi.production.yaml"), path.join(root, "Pulumi.staging.yaml"), ...fs.readdirSync(path.join(root, "examples")).map((f) => path.join(root, "examples", f))];
@@ -34,7 +35,7 @@ describe("stack config", () => {
                     "senex-infra:protect": "false",
                     "senex-infra:domain": "example.com",
                     "senex-infra:region": "fra1",
-                    "senex-infra:adminSshKeys": '["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEomy+fnvdYaZRXSlk9A0O+2sTksvO8QzBhIr5oqlkWa a@b"]',
+                    "senex-infra:adminSshKeys": JSON.stringify([ADMIN_KEY]),
                     "senex-infra:acme": '{"email":"a@example.com"}',
                 },
                 secretKeys: new Set(),
@@ -47,19 +48,7 @@ describe("stack config", () => {
 
     it("keeps secrets wrapped: they never print", () => {
         const c = parseStackConfig(
-            rawConfigFromValues(
-                {
-                    "senex-infra:cloud": "hetzner",
-                    "senex-infra:phase": 1,
-                    "senex-infra:domain": "example.com",
-                    "senex-infra:region": "fsn1",
-                    "senex-infra:adminSshKeys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEomy+fnvdYaZRXSlk9A0O+2sTksvO8QzBhIr5oqlkWa a@b"],
-                    "senex-infra:acme": { email: "a@example.com" },
-                    "senex-infra:tastytradeClientId": "id",
-                    "senex-infra:tastytradeClientSecret": { secure: "x" },
-                },
-                () => "very-secret-plaintext-42",
-            ),
+            rawConfigFromValues(minimalStack({ "senex-infra:tastytradeClientId": "id", "senex-infra:tastytradeClientSecret": { secure: "x" } }), () => "very-secret-plaintext-42"),
             "senex-infra",
             "s",
         );

@@ -4,8 +4,8 @@ import { rawConfigFromValues } from "../../../plan/stackFile";
 import { buildTopology, PORTS } from "../../../topology";
 import { hostFirewall } from "../../../topology/firewall";
 import type { Topology } from "../../../topology/types";
+import { ADMIN_KEY as ADMIN } from "../config/minimalStack";
 
-const ADMIN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEomy+fnvdYaZRXSlk9A0O+2sTksvO8QzBhIr5oqlkWa ops@example.com";
 
 function topologyOf(cloud: "hetzner" | "digitalocean", phase: 1 | 2 | 3, webCount = 2, workerCount = 2): Topology {
     const values: Record<string, unknown> = {
