@@ -1,11 +1,13 @@
 /**
- * HostFiles: the files of one host and layer, applied over SSH in one connection.
+ * HostFiles: the files of one host and layer, applied over SSH in one connection. The `user`
+ * layer (rootless containers of `senex`) also holds the host's podman secrets and images.
  *
  * - `diff` compares what state holds with the new inputs: no SSH. A no-op `pulumi up` opens no
  *   connection. Files live in a map property, so the engine's own diff shows one line per file.
- * - `create`/`update` write each changed file atomically (temp file in the same directory, owner
+ * - `create`/`update` (re)create changed podman secrets from stdin, write each changed file atomically (temp file in the same directory, owner
  *   and mode set, then rename), remove files that left the spec, run `daemon-reload` when a unit
- *   changed, and restart exactly the units whose inputs changed, in the order the spec lists them.
+ *   changed, pull new images, and restart exactly the units whose inputs (files, secrets) changed in
+ *   one systemd transaction, which orders them by their After= dependencies.
  *   A dropped connection leaves every file either old or new (rename is atomic), and state is only
  *   written after success, so the next run rewrites whatever is still stale.
  * - `read` reports what is really on the host (content hashes): a drifted file comes back as a
@@ -33,6 +35,19 @@ export interface FileSpec {
     owner: string;
     /** Units to restart when this file changes (e.g. the service that reads it). */
     restarts?: string[];
+    /**
+     * `user` layer only: the uid/gid that must own the file inside senex's user namespace (the
+     * service user of a rootless container, e.g. 999). A senex-owned 0600 file is root:root inside
+     * a container, unreadable to a service that drops root; this is written with `podman unshare`.
+     */
+    containerOwner?: { uid: number; gid: number };
+}
+
+/** A podman secret of the `user` layer: created from stdin, never on a command line. */
+export interface PodmanSecretSpec {
+    value: string;
+    /** Units to restart when the value changes (the containers that read it). */
+    restarts?: string[];
 }
 
 export interface HostFilesTarget {
@@ -52,6 +67,12 @@ export interface HostFilesInputs {
     secretFiles: Record<string, FileSpec>;
     /** Run daemon-reload after a change to any file under these prefixes (unit directories). */
     unitDirs: string[];
+    /** `user` layer: podman secrets by name (created before any unit starts). */
+    podmanSecrets: Record<string, PodmanSecretSpec>;
+    /** `user` layer: images pulled before the units restart (a start then never waits on a pull). */
+    images: string[];
+    /** Wait for cloud-init's first boot to finish before the first write (cloud hosts). */
+    waitForCloudInit: boolean;
 }
 
 export interface HostFilesArgs {
@@ -61,22 +82,39 @@ export interface HostFilesArgs {
     files: pulumi.Input<Record<string, pulumi.Input<FileSpec>>>;
     secretFiles?: pulumi.Input<Record<string, pulumi.Input<FileSpec>>>;
     unitDirs?: string[];
+    podmanSecrets?: pulumi.Input<Record<string, pulumi.Input<PodmanSecretSpec>>>;
+    images?: pulumi.Input<pulumi.Input<string>[]>;
+    waitForCloudInit?: boolean;
 }
 
+type FileSets = Pick<HostFilesInputs, "files" | "secretFiles">;
+type SecretSets = Pick<HostFilesInputs, "podmanSecrets">;
+
 /** What differs between two specs: paths to write and paths to remove. Pure; exported for tests. */
-export function planChanges(olds: Pick<HostFilesInputs, "files" | "secretFiles"> | undefined, news: Pick<HostFilesInputs, "files" | "secretFiles">): { write: string[]; remove: string[] } {
-    const all = (x?: Pick<HostFilesInputs, "files" | "secretFiles">) => ({ ...(x?.files ?? {}), ...(x?.secretFiles ?? {}) });
+export function planChanges(olds: FileSets | undefined, news: FileSets): { write: string[]; remove: string[] } {
+    const all = (x?: FileSets) => ({ ...(x?.files ?? {}), ...(x?.secretFiles ?? {}) });
     const before = all(olds);
     const after = all(news);
-    const same = (a?: FileSpec, b?: FileSpec) => !!a && !!b && a.content === b.content && a.mode === b.mode && a.owner === b.owner;
+    const same = (a?: FileSpec, b?: FileSpec) =>
+        !!a && !!b && a.content === b.content && a.mode === b.mode && a.owner === b.owner && JSON.stringify(a.containerOwner) === JSON.stringify(b.containerOwner);
     return {
         write: Object.keys(after).filter((p) => !same(before[p], after[p])),
         remove: Object.keys(before).filter((p) => !(p in after)),
     };
 }
 
+/** Podman secrets to (re)create and to remove. Pure; exported for tests. */
+export function planSecrets(olds: Partial<SecretSets> | undefined, news: Partial<SecretSets>): { create: string[]; remove: string[] } {
+    const before = olds?.podmanSecrets ?? {};
+    const after = news.podmanSecrets ?? {};
+    return {
+        create: Object.keys(after).filter((n) => before[n]?.value !== after[n].value),
+        remove: Object.keys(before).filter((n) => !(n in after)),
+    };
+}
+
 /** Units to restart for the given changed paths: union of their `restarts`, first-listed first. */
-export function unitsToRestart(spec: Pick<HostFilesInputs, "files" | "secretFiles">, changed: readonly string[], removedFrom?: Pick<HostFilesInputs, "files" | "secretFiles">): string[] {
+export function unitsToRestart(spec: FileSets, changed: readonly string[], removedFrom?: FileSets): string[] {
     const all = { ...(removedFrom?.files ?? {}), ...(removedFrom?.secretFiles ?? {}), ...spec.files, ...spec.secretFiles };
     const units: string[] = [];
     for (const p of Object.keys(all)) if (changed.includes(p)) for (const u of all[p].restarts ?? []) if (!units.includes(u)) units.push(u);
@@ -86,6 +124,8 @@ export function unitsToRestart(spec: Pick<HostFilesInputs, "files" | "secretFile
 /** The one shell text run on hosts for a write: fixed, arguments positional, content on stdin. */
 const WRITE_SCRIPT = 'set -eu; d=$(dirname "$1"); mkdir -p "$d"; t=$(mktemp "$d/.senex-write.XXXXXX"); trap \'rm -f "$t"\' EXIT; cat > "$t"; chown "$3" "$t"; chmod "$2" "$t"; mv -f "$t" "$1"; trap - EXIT';
 const HASH_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then sha256sum "$f"; else echo "missing  $f"; fi; done';
+/** cloud-init's first boot: `status --wait` exits 0 (done) or 2 (done with recoverable errors). */
+const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";
 const DRIFT = "senex:drifted:";
 
 function sha256(text: string): string {
@@ -97,25 +137,53 @@ function sshTarget(inputs: HostFilesInputs): SshTarget {
     return { ...inputs.target, privateKey: inputs.privateKey };
 }
 
+/** How commands of a layer run: sudo for the system layer (unless logged in as root), `--user` units for the user layer. */
+function layerOf(inputs: HostFilesInputs) {
+    const sudo = inputs.layer === "system" && inputs.target.user !== "root";
+    const systemctl = inputs.layer === "user" ? ["systemctl", "--user"] : ["systemctl"];
+    // Files owned by a container's service user are written and read inside senex's user namespace.
+    const anyContainerOwned = Object.values({ ...inputs.files, ...inputs.secretFiles }).some((f) => f.containerOwner);
+    const unshare = (argv: string[], f?: FileSpec) => (inputs.layer === "user" && (f ? f.containerOwner : anyContainerOwned) ? ["podman", "unshare", ...argv] : argv);
+    return { sudo, systemctl, unshare };
+}
+
 async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): Promise<void> {
     const { write, remove } = planChanges(olds, news);
-    if (write.length === 0 && remove.length === 0) return; // e.g. only the provider's code changed: no SSH
-    const { withSsh } = transport;
-    const sudo = news.layer === "system" && news.target.user !== "root";
-    const systemctl = news.layer === "user" ? ["systemctl", "--user"] : ["systemctl"];
+    const secrets = planSecrets(olds, news);
+    const pulls = news.images.filter((i) => !(olds?.images ?? []).includes(i));
+    if (write.length + remove.length + secrets.create.length + secrets.remove.length + pulls.length === 0) return; // e.g. only the provider's code changed: no SSH
+    const { withSsh, CommandError } = transport;
+    const { sudo, systemctl, unshare } = layerOf(news);
     const all = { ...news.files, ...news.secretFiles };
     await withSsh(sshTarget(news), async (s) => {
+        if (!olds && news.waitForCloudInit) await s.run(["sh", "-c", CLOUD_INIT_WAIT], { timeoutMs: 1_200_000 });
         const removedUnits = olds ? unitsToRestart({ files: {}, secretFiles: {} }, remove, olds) : [];
         if (removedUnits.length > 0) await s.run([...systemctl, "stop", ...removedUnits], { sudo, okCodes: [0, 5] });
+        // Secrets first: a unit that starts below finds every secret it names.
+        for (const name of secrets.create) await s.run(["podman", "secret", "create", "--replace", name, "-"], { stdin: news.podmanSecrets[name].value });
         for (const path of write) {
             const f = all[path];
-            await s.run(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, f.owner], { sudo, stdin: f.content });
+            const owner = f.containerOwner ? `${f.containerOwner.uid}:${f.containerOwner.gid}` : f.owner;
+            await s.run(unshare(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, owner], f), { sudo, stdin: f.content });
         }
-        if (remove.length > 0) await s.run(["rm", "-f", "--", ...remove], { sudo });
+        if (remove.length > 0) await s.run(unshare(["rm", "-f", "--", ...remove]), { sudo });
         const touchedUnits = [...write, ...remove].some((p) => news.unitDirs.some((d) => p.startsWith(d)) || (olds?.unitDirs ?? []).some((d) => p.startsWith(d)));
         if (touchedUnits) await s.run([...systemctl, "daemon-reload"], { sudo });
+        for (const image of pulls) await s.run(["podman", "pull", "--quiet", image], { timeoutMs: 1_200_000 });
         const restart = unitsToRestart(news, write);
-        for (const unit of restart) await s.run([...systemctl, "restart", unit], { sudo });
+        for (const name of secrets.create) for (const u of news.podmanSecrets[name].restarts ?? []) if (!restart.includes(u)) restart.push(u);
+        // One job transaction: systemd orders it by the units' After= (PostgreSQL before the app).
+        if (restart.length > 0) {
+            try {
+                await s.run([...systemctl, "restart", ...restart], { sudo, timeoutMs: 1_800_000 });
+            } catch (e) {
+                if (!(e instanceof CommandError)) throw e;
+                const failed = await s.run([...systemctl, "--failed", "--no-legend", "--plain", ...restart], { sudo, okCodes: [0, 1, 3] });
+                const status = await s.run([...systemctl, "status", "--no-pager", "--lines=15", ...restart], { sudo, okCodes: [0, 1, 3, 4] });
+                throw new Error(`${news.target.name}: restarting ${restart.join(" ")} failed.\nfailed units:\n${failed.stdout}\n${status.stdout.slice(-6000)}`);
+            }
+        }
+        if (secrets.remove.length > 0) await s.run(["podman", "secret", "rm", "--ignore", ...secrets.remove]);
     });
 }
 
@@ -135,20 +203,30 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
             if (!p.startsWith("/") || p.includes("/../") || p.endsWith("/")) failures.push({ property: `files["${p}"]`, reason: "must be an absolute file path" });
             if (!/^0?[0-7]{3}$/.test(f.mode)) failures.push({ property: `files["${p}"].mode`, reason: `"${f.mode}" is not an octal mode like 0644` });
             if (!/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(f.owner)) failures.push({ property: `files["${p}"].owner`, reason: `"${f.owner}" is not user or user:group` });
+            if (f.containerOwner && (news.layer !== "user" || !Number.isInteger(f.containerOwner.uid) || !Number.isInteger(f.containerOwner.gid)))
+                failures.push({ property: `files["${p}"].containerOwner`, reason: "needs integer uid and gid, and only applies to the user layer" });
         }
         const dup = Object.keys(news.files ?? {}).filter((p) => p in (news.secretFiles ?? {}));
         for (const p of dup) failures.push({ property: `secretFiles["${p}"]`, reason: "is also listed in files" });
+        for (const n of Object.keys(news.podmanSecrets ?? {}))
+            if (news.layer !== "user" || !/^[a-z0-9][a-z0-9_.-]*$/.test(n)) failures.push({ property: `podmanSecrets["${n}"]`, reason: "must be a podman secret name (lower case) of the user layer" });
+        if ((news.images ?? []).length > 0 && news.layer !== "user") failures.push({ property: "images", reason: "images are pulled by the user layer only" });
         if (!/^ssh-ed25519 /.test(news.target?.hostKey ?? "")) failures.push({ property: "target.hostKey", reason: "must be the host's pinned ssh-ed25519 key" });
-        return { inputs: { ...news, files: news.files ?? {}, secretFiles: news.secretFiles ?? {}, unitDirs: news.unitDirs ?? [] }, failures };
+        return {
+            inputs: { ...news, files: news.files ?? {}, secretFiles: news.secretFiles ?? {}, unitDirs: news.unitDirs ?? [], podmanSecrets: news.podmanSecrets ?? {}, images: news.images ?? [], waitForCloudInit: news.waitForCloudInit ?? false },
+            failures,
+        };
     },
 
     async diff(_id, olds, news) {
         const replaces = olds.target.host !== news.target.host || olds.layer !== news.layer ? ["target"] : [];
         const { write, remove } = planChanges(olds, news);
-        const changed = [...new Set([...write, ...remove].map((p) => (p in (news.secretFiles ?? {}) || p in (olds.secretFiles ?? {}) ? "secretFiles" : "files")))];
+        const changed: string[] = [...new Set([...write, ...remove].map((p) => (p in (news.secretFiles ?? {}) || p in (olds.secretFiles ?? {}) ? "secretFiles" : "files")))];
+        const secrets = planSecrets(olds, news);
+        if (secrets.create.length + secrets.remove.length > 0) changed.push("podmanSecrets");
         const key = "__provider";
         const providerChanged = (olds as unknown as Record<string, unknown>)[key] !== (news as unknown as Record<string, unknown>)[key];
-        const other = (["privateKey", "unitDirs"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k])) as string[];
+        const other = (["privateKey", "unitDirs", "images", "waitForCloudInit"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) as string[];
         if (olds.target.hostKey !== news.target.hostKey || olds.target.user !== news.target.user || olds.target.port !== news.target.port) other.push("target");
         const changes = replaces.length > 0 || changed.length > 0 || other.length > 0 || providerChanged;
         return { changes, replaces, deleteBeforeReplace: replaces.length > 0, stables: ["layer"] };
@@ -160,7 +238,8 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
     },
 
     async update(_id, olds, news) {
-        await apply(olds, news);
+        // State written by an older provider version may lack the newer fields.
+        await apply({ ...olds, podmanSecrets: olds.podmanSecrets ?? {}, images: olds.images ?? [] }, news);
         return { outs: outputs(news) };
     },
 
@@ -168,8 +247,14 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
         if (!props) return { id, props };
         const { withSsh } = transport;
         const paths = [...Object.keys(props.files), ...Object.keys(props.secretFiles)];
-        const sudo = props.layer === "system" && props.target.user !== "root";
-        const listing = paths.length === 0 ? "" : (await withSsh(sshTarget(props), (s) => s.run(["sh", "-c", HASH_SCRIPT, "senex-hash", ...paths], { sudo }))).stdout;
+        const { sudo, unshare } = layerOf(props);
+        const secretNames = Object.keys(props.podmanSecrets ?? {});
+        const images = props.images ?? [];
+        const { listing, secretsPresent, imagesPresent } = await withSsh(sshTarget(props), async (s) => ({
+            listing: paths.length === 0 ? "" : (await s.run(unshare(["sh", "-c", HASH_SCRIPT, "senex-hash", ...paths]), { sudo })).stdout,
+            secretsPresent: secretNames.length === 0 ? [] : (await s.run(["podman", "secret", "ls", "--format", "{{.Name}}"])).stdout.split("\n").filter(Boolean),
+            imagesPresent: (await s.run(["sh", "-c", 'for i in "$@"; do podman image exists "$i" && echo 1 || echo 0; done', "senex-images", ...images])).stdout.split("\n").filter(Boolean).map((x) => x === "1"),
+        }));
         const actual = new Map(
             listing
                 .split("\n")
@@ -183,23 +268,29 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
             Object.fromEntries(Object.entries(files).map(([p, f]) => [p, actual.get(p) === sha256(f.content) ? f : { ...f, content: `${DRIFT}${actual.get(p) ?? "missing"}` }]));
         const files = reconcile(props.files);
         const secretFiles = reconcile(props.secretFiles);
-        return { id, props: { ...props, files, secretFiles, hashes: Object.fromEntries(paths.map((p) => [p, actual.get(p) ?? "missing"])) } };
+        // A podman secret removed on the host comes back as a drifted value, so the next `up` recreates it.
+        const podmanSecrets = Object.fromEntries(Object.entries(props.podmanSecrets ?? {}).map(([n, v]) => [n, secretsPresent.includes(n) ? v : { ...v, value: `${DRIFT}missing` }]));
+        return {
+            id,
+            props: { ...props, files, secretFiles, podmanSecrets, images: images.filter((_, i) => imagesPresent[i]), hashes: Object.fromEntries(paths.map((p) => [p, actual.get(p) ?? "missing"])) },
+        };
     },
 
     async delete(_id, props) {
         const { withSsh, UnreachableHostError } = transport;
         const paths = [...Object.keys(props.files), ...Object.keys(props.secretFiles)];
-        if (paths.length === 0) return;
-        const sudo = props.layer === "system" && props.target.user !== "root";
-        const systemctl = props.layer === "user" ? ["systemctl", "--user"] : ["systemctl"];
+        const secretNames = Object.keys(props.podmanSecrets ?? {});
+        if (paths.length === 0 && secretNames.length === 0) return;
+        const { sudo, systemctl, unshare } = layerOf(props);
         const units = unitsToRestart(props, paths);
         try {
             await withSsh(
                 sshTarget(props),
                 async (s) => {
                     if (units.length > 0) await s.run([...systemctl, "stop", ...units], { sudo, okCodes: [0, 5] });
-                    await s.run(["rm", "-f", "--", ...paths], { sudo });
+                    if (paths.length > 0) await s.run(unshare(["rm", "-f", "--", ...paths]), { sudo });
                     if (paths.some((p) => props.unitDirs.some((d) => p.startsWith(d)))) await s.run([...systemctl, "daemon-reload"], { sudo });
+                    if (secretNames.length > 0) await s.run(["podman", "secret", "rm", "--ignore", ...secretNames]);
                 },
                 { connectTimeoutMs: 10_000, attempts: 2, backoffMs: 1000 },
             );
@@ -220,8 +311,8 @@ export class HostFiles extends pulumi.dynamic.Resource {
         super(
             hostFilesProvider,
             name,
-            { ...args, secretFiles: args.secretFiles ?? {}, unitDirs: args.unitDirs ?? [], hashes: undefined },
-            { ...opts, additionalSecretOutputs: ["privateKey", "secretFiles"] },
+            { ...args, secretFiles: args.secretFiles ?? {}, unitDirs: args.unitDirs ?? [], podmanSecrets: args.podmanSecrets ?? {}, images: args.images ?? [], waitForCloudInit: args.waitForCloudInit ?? false, hashes: undefined },
+            { ...opts, additionalSecretOutputs: ["privateKey", "secretFiles", "podmanSecrets"] },
         );
     }
 }

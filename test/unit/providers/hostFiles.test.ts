@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { FileSpec, hostFilesProvider, HostFilesInputs, planChanges, unitsToRestart } from "../../../providers/hostFiles";
+import { FileSpec, hostFilesProvider, HostFilesInputs, planChanges, planSecrets, unitsToRestart } from "../../../providers/hostFiles";
 
 const f = (content: string, restarts: string[] = []): FileSpec => ({ content, mode: "0644", owner: "root", restarts });
 const spec = (files: Record<string, FileSpec>, secretFiles: Record<string, FileSpec> = {}): HostFilesInputs => ({
@@ -9,6 +9,9 @@ const spec = (files: Record<string, FileSpec>, secretFiles: Record<string, FileS
     files,
     secretFiles,
     unitDirs: ["/home/senex/.config/containers/systemd/"],
+    podmanSecrets: {},
+    images: [],
+    waitForCloudInit: false,
 });
 
 describe("HostFiles diff logic (no SSH)", () => {
@@ -47,5 +50,22 @@ describe("HostFiles diff logic (no SSH)", () => {
         expect(await hostFilesProvider.diff!("h:user", a, { ...a, target: { ...a.target, host: "10.0.1.11" } })).toMatchObject({ changes: true, replaces: ["target"], deleteBeforeReplace: true });
         expect(await hostFilesProvider.diff!("h:user", a, spec({ "/a": f("2") }))).toMatchObject({ changes: true, replaces: [] });
         expect(await hostFilesProvider.diff!("h:user", a, { ...a, secretFiles: { "/s": f("pw") } })).toMatchObject({ changes: true, replaces: [] });
+    });
+
+    it("a changed container owner rewrites the file; podman secrets are recreated only when their value changes", async () => {
+        const a = spec({ "/r.conf": f("1") });
+        const owned = spec({ "/r.conf": { ...f("1"), containerOwner: { uid: 999, gid: 999 } } });
+        expect(planChanges(a, owned)).toEqual({ write: ["/r.conf"], remove: [] });
+        const s1 = { podmanSecrets: { x: { value: "v1" }, y: { value: "w" } } };
+        expect(planSecrets(s1, { podmanSecrets: { x: { value: "v2" }, y: { value: "w" }, z: { value: "n" } } })).toEqual({ create: ["x", "z"], remove: [] });
+        expect(planSecrets(s1, { podmanSecrets: { x: { value: "v1" } } })).toEqual({ create: [], remove: ["y"] });
+        expect(await hostFilesProvider.diff!("h:user", { ...a, ...s1 }, { ...a, ...s1 })).toMatchObject({ changes: false });
+        expect(await hostFilesProvider.diff!("h:user", { ...a, ...s1 }, { ...a, podmanSecrets: { ...s1.podmanSecrets, x: { value: "v2" } } })).toMatchObject({ changes: true, replaces: [] });
+    });
+
+    it("check: container owners and podman secrets belong to the user layer", async () => {
+        const sys = { ...spec({ "/r.conf": { ...f("1"), containerOwner: { uid: 999, gid: 999 } } }), layer: "system" as const, podmanSecrets: { "senex-x": { value: "v" } }, images: ["img"] };
+        const r = await hostFilesProvider.check!(sys, { ...sys, target: { ...sys.target, hostKey: "ssh-ed25519 AAAA" } });
+        expect(r.failures?.map((x) => x.property).sort()).toEqual(['files["/r.conf"].containerOwner', "images", 'podmanSecrets["senex-x"]']);
     });
 });
