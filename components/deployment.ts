@@ -60,7 +60,7 @@ export class Deployment extends pulumi.ComponentResource {
         super("senex:index:Deployment", name, {}, opts);
         const { config, topology } = args;
         const cloudHosts = config.cloud === "existing" ? [] : topology.hosts.map((h) => ({ name: h.name, formerNames: h.formerNames }));
-        this.secrets = new Secrets(`${name}-secrets`, { rotate: config.rotate, supplied: config.suppliedSecrets, hostKeyFor: cloudHosts }, { parent: this });
+        this.secrets = new Secrets(`${name}-secrets`, { rotate: config.rotate, supplied: config.suppliedSecrets, ...(config.deploySshKey ? { deploySshKey: config.deploySshKey } : {}), hostKeyFor: cloudHosts }, { parent: this });
 
         switch (config.cloud) {
             case "hetzner":

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { utils as sshUtils } from "ssh2";
 import type { GeneratedSecretName } from "../config/keys";
 import type { SecretValue } from "../config/secret";
 
@@ -9,6 +10,8 @@ export interface SecretsArgs {
     rotate: Readonly<Record<GeneratedSecretName, number>>;
     /** Values given as encrypted stack config: no random resource is created for them. */
     supplied: Readonly<Partial<Record<GeneratedSecretName, SecretValue>>>;
+    /** The deployment's login key, when given as stack config instead of generated. */
+    deploySshKey?: SecretValue;
     /**
      * Hosts that get an SSH host key generated before they exist (cloud hosts), with the names the
      * host had in earlier phases: the key must follow the server, or the pin would break.
@@ -79,8 +82,13 @@ export class Secrets extends pulumi.ComponentResource {
         };
         this.fieldEncryptionKeys = pulumi.secret(pulumi.all(Array.from({ length: fe + 1 }, (_, i) => fernet(fe - i))));
 
-        const deploy = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, child);
-        this.deployKey = { privateKey: pulumi.secret(deploy.privateKeyOpenssh), publicKey: deploy.publicKeyOpenssh.apply((k) => k.trim()) };
+        if (args.deploySshKey) {
+            const key = args.deploySshKey.reveal();
+            this.deployKey = { privateKey: pulumi.secret(key), publicKey: pulumi.output(openSshPublicKey(key)) };
+        } else {
+            const deploy = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, child);
+            this.deployKey = { privateKey: pulumi.secret(deploy.privateKeyOpenssh), publicKey: deploy.publicKeyOpenssh.apply((k) => k.trim()) };
+        }
 
         const hostKeys: Record<string, { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> }> = {};
         for (const host of args.hostKeyFor) {
@@ -92,6 +100,14 @@ export class Secrets extends pulumi.ComponentResource {
 
         this.registerOutputs({});
     }
+}
+
+/** The `ssh-ed25519 AAAA…` line of an OpenSSH private key (ssh2's parser; throws on anything else). */
+export function openSshPublicKey(privateKey: string): string {
+    const parsed = sshUtils.parseKey(privateKey);
+    if (parsed instanceof Error) throw new Error(`deploySshKey: ${parsed.message}`);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    return `${key.type} ${key.getPublicSSH().toString("base64")} senex-deploy`;
 }
 
 /** Fernet wants url-safe base64 (`-_` instead of `+/`), padding kept: 44 characters for 32 bytes. */

@@ -28,6 +28,9 @@ const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "must be a CIDR like 203
 const sshPublicKey = z
     .string()
     .regex(/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*( .*)?$/, { error: "must be an OpenSSH public key line (`ssh-ed25519 AAAA... comment`)" });
+const privateKey = z.string().regex(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\s*$/, {
+    error: "must be an OpenSSH private key (`-----BEGIN OPENSSH PRIVATE KEY-----`); set it with `pulumi config set --secret KEY < keyfile`",
+});
 const hostKey = z.string().regex(/^ssh-ed25519 [A-Za-z0-9+/]+=*( .*)?$/, {
     error: "must be the host's ED25519 public key (`ssh-keyscan -t ed25519 HOST`): we pin it and never trust on first use",
 });
@@ -66,6 +69,7 @@ const schema = z.strictObject({
                 address: z.union([ipv4, hostname], { error: "must be an IPv4 address or a DNS name" }),
                 privateAddress: ipv4,
                 hostKey,
+                bootstrapUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: "must be a user name (root, or a sudo user the host already has)" }).optional(),
                 roles: z.array(z.enum(HOST_GROUPS, { error: `must be one of ${HOST_GROUPS.join(", ")}` })).min(1, { error: "needs at least one role" }),
             }),
         )
@@ -103,6 +107,9 @@ const schema = z.strictObject({
     postgresVersion: numeric(z.union([z.literal(16), z.literal(17)], { error: "must be 16 or 17" })).optional(),
     s3AccessKeyId: z.string().min(1).optional(),
     s3SecretAccessKey: z.string().min(1).optional(),
+    deploySshKey: privateKey.optional(),
+    bootstrapSshKey: privateKey.optional(),
+    caCertificates: z.array(z.string().regex(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\s*$/, { error: "must be a PEM certificate" })).optional(),
     aptProxy: z.url({ protocol: /^https?$/, error: "must be an http(s) proxy URL" }).optional(),
     limits: z
         .record(z.string(), z.strictObject({ memory: z.string().regex(/^\d+[KMG]?$/, { error: "must look like 512M or 2G" }).optional(), cpus: numeric(z.number().positive()).optional() }))
@@ -340,7 +347,7 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
         daphnePerHost: d.daphnePerHost ?? 2,
         images,
         adminSshKeys: d.adminSshKeys,
-        hosts: (d.hosts ?? []).map((h) => ({ ...h, roles: [...h.roles] })),
+        hosts: (d.hosts ?? []).map((h) => ({ ...h, bootstrapUser: h.bootstrapUser ?? "root", roles: [...h.roles] })),
         network,
         backups,
         acme: { email: d.acme?.email, directoryUrl: d.acme?.directoryUrl ?? LETS_ENCRYPT_PRODUCTION },
@@ -363,6 +370,9 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
             ? { s3Credentials: { accessKeyId: new SecretValue(d.s3AccessKeyId), secretAccessKey: new SecretValue(d.s3SecretAccessKey) } }
             : {}),
         ...(d.aptProxy ? { aptProxy: d.aptProxy } : {}),
+        ...(d.deploySshKey ? { deploySshKey: new SecretValue(d.deploySshKey) } : {}),
+        ...(d.bootstrapSshKey ? { bootstrapSshKey: new SecretValue(d.bootstrapSshKey) } : {}),
+        caCertificates: d.caCertificates ?? [],
         limits: d.limits ?? {},
         celery,
     } satisfies StackConfig;

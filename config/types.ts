@@ -38,6 +38,8 @@ export interface ExistingHost {
     readonly privateAddress: string;
     /** The host's SSH host public key (`ssh-ed25519 AAAA...`), pinned: no other key is accepted. */
     readonly hostKey: string;
+    /** Who the one-time bootstrap logs in as (root, or a sudo user the host already has); default root. */
+    readonly bootstrapUser: string;
     readonly roles: readonly HostGroup[];
 }
 
@@ -105,6 +107,12 @@ export interface StackConfig {
     readonly postgresVersion: 16 | 17;
     readonly s3Credentials?: { readonly accessKeyId: SecretValue; readonly secretAccessKey: SecretValue };
     readonly aptProxy?: string;
+    /** Our deployment login key, when supplied instead of generated. */
+    readonly deploySshKey?: SecretValue;
+    /** cloud=existing: the key of the hosts' bootstrap user. */
+    readonly bootstrapSshKey?: SecretValue;
+    /** Extra CA certificates (PEM) the hosts trust. */
+    readonly caCertificates: readonly string[];
     readonly limits: Readonly<Record<string, ServiceLimits>>;
     readonly celery: { readonly concurrency: number; readonly stopTimeoutSeconds: number };
 }
