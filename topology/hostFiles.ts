@@ -14,6 +14,7 @@ import { hostContext } from "./hostFiles/layout";
 import { monitoringFiles } from "./hostFiles/monitoring";
 import { quadletFiles, registryAuthFiles } from "./hostFiles/quadlets";
 import { SecretRefs, isPodmanSecretName, type PodmanSecretName } from "./hostFiles/secrets";
+import { roleFiles } from "./hostFiles/roles";
 import { webFiles } from "./hostFiles/web";
 import type { Topology, TopologyHost } from "./types";
 
@@ -51,6 +52,7 @@ export function hostFiles(config: StackConfig, topology: Topology, host: Topolog
     ...appFiles(ctx),
     ...webFiles(ctx),
     ...dataFiles(ctx),
+    ...roleFiles(ctx),
     ...monitoringFiles(ctx),
     ...backupFiles(ctx),
     ...firewallFiles(ctx),

@@ -64,6 +64,12 @@ export type SecretFileSource =
   | { readonly kind: "pgbouncer-auth"; readonly users: ReadonlyArray<{ readonly user: string; readonly password: GeneratedSecretName }> }
   /** render/postgres.ts `renderPgPass` (the standby's replication login). */
   | { readonly kind: "pgpass"; readonly entries: ReadonlyArray<{ readonly host: string; readonly port: number; readonly database: string; readonly user: string; readonly password: GeneratedSecretName }> }
+  /** render/pgroles.ts `renderPostgresRolesSql`, each role's verifier from `roleVerifier(name, password)`. */
+  | {
+      readonly kind: "postgres-roles";
+      readonly roles: ReadonlyArray<{ readonly name: string; readonly password: GeneratedSecretName; readonly attributes?: readonly ("REPLICATION" | "CREATEDB")[]; readonly memberOf?: readonly string[] }>;
+      readonly databases: ReadonlyArray<{ readonly name: string; readonly owner: string; readonly extensions?: readonly string[] }>;
+    }
   /** podman's auth.json: `{"auths": {registry: {"auth": base64(username:password)}}}`. */
   | { readonly kind: "registry-auth"; readonly registry: string; readonly username: string; readonly password: "registryAuthPassword" };
 
