@@ -34,6 +34,15 @@ export type AlertReceiver =
       readonly name: string;
       /** File holding the URL (heartbeat services put a token in it). */
       readonly urlFile: string;
+    }
+  | {
+      /**
+       * A receiver with no integration: what it gets is dropped (still listed in Alertmanager's UI
+       * and API). Routes need a receiver to be valid, so a stack without destinations — or the
+       * Watchdog without a heartbeat URL — routes here rather than to a made-up address.
+       */
+      readonly kind: "null";
+      readonly name: string;
     };
 
 /** Typed input of alertmanager.yml. */
@@ -91,6 +100,8 @@ function receiverConfig(r: AlertReceiver): Record<string, unknown> {
         name: r.name,
         webhook_configs: [{ url_file: absolutePath(`receivers.${r.name}.urlFile`, r.urlFile), send_resolved: false }],
       };
+    case "null":
+      return { name: r.name };
     default: {
       const never: never = r;
       throw new Error(`unknown receiver ${JSON.stringify(never)}`);

@@ -6,6 +6,11 @@
 // value lives only in podman's secret store. URLs therefore carry no password; the settings module
 // reads DB_PASSWORD / REDIS_PASSWORD and combines them (the seeds' settings do the same).
 //
+// The Celery URLs are SENEX_CELERY_BROKER_URL / SENEX_CELERY_RESULT_BACKEND, never Celery's own
+// CELERY_BROKER_URL / CELERY_RESULT_BACKEND: Celery reads those two from the environment before
+// its configuration (celery.app.utils.Settings), so a password-less URL there would win over the
+// complete one the settings module builds.
+//
 // The file is read by podman's --env-file parser, which takes every byte after `=` literally (no
 // quote removal), while systemd's EnvironmentFile= does strip quotes. A value that would read
 // differently in the two parsers (quotes, whitespace, `#`, backslash, `$`) is rejected rather
@@ -45,6 +50,8 @@ export interface AppEnvSpec {
   readonly redis: RedisEndpoint;
   /** Directory collectstatic writes to and nginx serves (a shared volume). */
   readonly staticRoot: string;
+  /** Directory of uploaded files (MEDIA_ROOT; a volume of the app containers). */
+  readonly mediaRoot?: string;
   /** Extra hosts allowed besides the domain and www (e.g. the web host's private address for health checks). */
   readonly extraAllowedHosts?: readonly string[];
   /** Extra non-secret variables (validated like the rest). */
@@ -71,6 +78,9 @@ export function renderAppSecretLines(refs: readonly SecretRef[] = appSecretRefs(
   return refs.map((ref) => `Secret=${secretText(ref)}`).join("\n") + "\n";
 }
 
+/** Variables Celery takes from the environment over its configuration (celery.app.utils.Settings). */
+export const CELERY_ENV_OVERRIDES: ReadonlySet<string> = new Set(["CELERY_BROKER_URL", "CELERY_BROKER_READ_URL", "CELERY_BROKER_WRITE_URL", "CELERY_RESULT_BACKEND"]);
+
 const SAFE_VALUE = /^[A-Za-z0-9_.,:;/@+=\-[\]*%?&!~]*$/;
 
 /** The environment as ordered key/value pairs (non-secret only). */
@@ -87,6 +97,7 @@ export function appEnvironment(spec: AppEnvSpec): [string, string][] {
     // Django sees HTTPS through nginx: it must trust X-Forwarded-Proto only because nginx sets it.
     ["SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO,https"],
     ["STATIC_ROOT", spec.staticRoot],
+    ...(spec.mediaRoot !== undefined ? ([["MEDIA_ROOT", spec.mediaRoot]] as [string, string][]) : []),
     ["DB_HOST", db.endpoint.host],
     ["DB_PORT", String(dbPort)],
     ["DB_NAME", db.name],
@@ -103,8 +114,8 @@ export function appEnvironment(spec: AppEnvSpec): [string, string][] {
         ["REDIS_MODE", "direct"],
         ["REDIS_CACHE_URL", `redis://${h}:6380/0`],
         ["CHANNELS_REDIS_URL", `redis://${h}:6379/1`],
-        ["CELERY_BROKER_URL", `redis://${h}:6379/2`],
-        ["CELERY_RESULT_BACKEND", `redis://${h}:6379/3`],
+        ["SENEX_CELERY_BROKER_URL", `redis://${h}:6379/2`],
+        ["SENEX_CELERY_RESULT_BACKEND", `redis://${h}:6379/3`],
       );
       break;
     }
@@ -120,8 +131,10 @@ export function appEnvironment(spec: AppEnvSpec): [string, string][] {
         ["REDIS_CACHE_MASTER", cacheMaster],
         ["REDIS_CACHE_DB", "0"],
         ["CHANNELS_REDIS_DB", "1"],
-        ["CELERY_BROKER_URL", kombu(2)],
-        ["CELERY_RESULT_BACKEND", kombu(3)],
+        ["SENEX_CELERY_BROKER_URL", kombu(2)],
+        ["SENEX_CELERY_RESULT_BACKEND", kombu(3)],
+        // Not a variable Celery reads itself (only CELERY_BROKER_URL/_READ_URL/_WRITE_URL and
+        // CELERY_RESULT_BACKEND are): the settings module passes it as the transport's master_name.
         ["CELERY_BROKER_MASTER_NAME", brokerMaster],
       );
       break;
@@ -135,6 +148,7 @@ export function appEnvironment(spec: AppEnvSpec): [string, string][] {
   for (const [key, value] of Object.entries(spec.extra ?? {})) {
     if (secretVars.has(key)) throw new Error(`\`extra.${key}\` is a secret variable; it comes from podman secret, never from the env file`);
     if (env.some(([k]) => k === key)) throw new Error(`\`extra.${key}\` would override a variable the deployment sets`);
+    if (CELERY_ENV_OVERRIDES.has(key)) throw new Error(`\`extra.${key}\`: Celery reads it from the environment before its configuration, so it would replace the URL the settings build (use SENEX_${key})`);
     env.push([key, value]);
   }
   const problems = env.flatMap(([key, value]) => {

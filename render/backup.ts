@@ -3,8 +3,15 @@
 // volume (encrypted, deduplicated, retention owned by restic `forget`), systemd user timers that
 // run one script, a textfile metric of the last success per kind for the BackupTooOld alert, and
 // a restore script. Secrets never appear in any of these files: pgBackRest reads its cipher pass
-// and S3 keys from PGBACKREST_* environment variables and restic from a mounted password file and
-// AWS_* variables, all filled from podman secrets.
+// and S3 keys from PGBACKREST_* environment variables and restic from RESTIC_PASSWORD and AWS_*
+// variables, all filled from podman secrets.
+//
+// restic runs from Debian's package on the host (the host layer installs it where a backup job
+// needs it), not from an image: restoring Redis or the media files must work when no registry is
+// reachable, unattended-upgrades patches it with the rest of the OS, and it needs no isolation of
+// its own. It runs inside senex's user namespace (`podman unshare`), where it is root over the
+// containers' files: it reads volume data whichever container uid owns it, and a restore puts
+// that ownership back.
 import { BACKUP_METRIC } from "./prometheus";
 import { absolutePath, iniText, intInRange } from "./conf-syntax";
 import { renderUnitSections, unitCommandLine } from "./systemd";
@@ -186,10 +193,8 @@ export interface BackupHostSpec {
   readonly redis?: { readonly unit: string; readonly dataVolume: string; /** Days kept. Seeds: 7. */ readonly retentionDays: number };
   /** Media files, for media jobs and restore. */
   readonly media?: { readonly dataVolume: string; /** Days kept. Seeds: 30. */ readonly retentionDays: number };
-  /** restic for Redis and media. */
+  /** restic (Debian's package on the host) for Redis and media. */
   readonly restic?: {
-    /** Image with restic. */
-    readonly image: string;
     /** Repository, e.g. s3:https://fsn1.your-objectstorage.com/senex-backups/restic. */
     readonly repository: string;
   };
@@ -274,29 +279,44 @@ function scriptSettings(spec: BackupHostSpec): string[] {
     lines.push(`readonly MEDIA_VOLUME=${sh(volumeName("media.dataVolume", spec.media.dataVolume))}`, `readonly MEDIA_KEEP_DAYS=${spec.media.retentionDays}`);
   }
   if (spec.restic) {
-    lines.push(`readonly RESTIC_IMAGE=${sh(spec.restic.image)}`, `readonly RESTIC_REPOSITORY=${sh(spec.restic.repository)}`);
+    lines.push(`readonly RESTIC_REPOSITORY=${sh(spec.restic.repository)}`);
   }
   return lines;
 }
 
 const RESTIC_FUNCTION = `
-# restic in a one-off container; the password and S3 keys come from podman secrets, never argv.
-# Usage: restic_run VOLUME:PATH[:ro]|- RESTIC-ARGS...
+# The value of a podman secret (podman >= 4.5), for restic's environment only: never argv, never a file.
+secret_value() {
+  podman secret inspect --showsecret --format '{{.SecretData}}' "$1"
+}
+
+# Where a podman volume's data lives on the host (restic stores and restores this absolute path).
+volume_path() {
+  podman volume inspect --format '{{.Mountpoint}}' "$1"
+}
+
+# restic from the host's package, as root of senex's user namespace (reads and restores the
+# containers' files with their owners). Usage: restic_run RESTIC-ARGS...
 restic_run() {
-  local mount="$1" volume=()
-  shift
-  if [ "$mount" != "-" ]; then
-    volume=(--volume "$mount")
+  local password key_id key_secret
+  if ! command -v restic >/dev/null; then
+    echo "senex-backup: restic is not installed on this host (the host layer installs Debian's restic where backups run)" >&2
+    return 69
   fi
-  podman run --rm --network=host "\${volume[@]}" \\
-    --secret "$PASSPHRASE_SECRET,type=mount,target=/run/secrets/restic-password" \\
-    --secret "$S3_KEY_SECRET,type=env,target=AWS_ACCESS_KEY_ID" \\
-    --secret "$S3_SECRET_SECRET,type=env,target=AWS_SECRET_ACCESS_KEY" \\
-    --env RESTIC_PASSWORD_FILE=/run/secrets/restic-password \\
-    --env RESTIC_REPOSITORY="$RESTIC_REPOSITORY" \\
-    "$RESTIC_IMAGE" restic "$@"
+  password="$(secret_value "$PASSPHRASE_SECRET")"
+  key_id="$(secret_value "$S3_KEY_SECRET")"
+  key_secret="$(secret_value "$S3_SECRET_SECRET")"
+  RESTIC_PASSWORD="$password" AWS_ACCESS_KEY_ID="$key_id" AWS_SECRET_ACCESS_KEY="$key_secret" RESTIC_REPOSITORY="$RESTIC_REPOSITORY" \\
+    podman unshare restic "$@"
 }
 `;
+
+/**
+ * pgBackRest inside the running server container, as `postgres`: the socket's peer line admits
+ * that OS user, and the lock, log and spool files it shares with archive-push (run by the server
+ * as postgres) must not become root's.
+ */
+const PG_EXEC = 'podman exec --user postgres "$PG_CONTAINER" pgbackrest --stanza="$STANZA"';
 
 /**
  * Renders the backup script (`senex-backup init|postgres-full|postgres-diff|redis|media`). On
@@ -310,10 +330,10 @@ export function renderBackupScript(spec: BackupHostSpec): string {
   const initSteps: string[] = [];
   if (kinds.has("postgres-full") || kinds.has("postgres-diff")) {
     // stanza-create is idempotent; check forces a WAL switch and waits until it is archived.
-    initSteps.push('    podman exec "$PG_CONTAINER" pgbackrest --stanza="$STANZA" stanza-create', '    podman exec "$PG_CONTAINER" pgbackrest --stanza="$STANZA" check');
+    initSteps.push(`    ${PG_EXEC} stanza-create`, `    ${PG_EXEC} check`);
   }
   if (kinds.has("redis") || kinds.has("media")) {
-    initSteps.push("    restic_run - cat config >/dev/null 2>&1 || restic_run - init");
+    initSteps.push("    restic_run cat config >/dev/null 2>&1 || restic_run init");
   }
   cases.push(`  init)\n${initSteps.length > 0 ? initSteps.join("\n") : "    :"}\n    ;;`);
   for (const kind of BACKUP_KINDS) {
@@ -321,15 +341,15 @@ export function renderBackupScript(spec: BackupHostSpec): string {
     switch (kind) {
       case "postgres-full":
       case "postgres-diff":
-        cases.push(`  ${kind})\n    podman exec "$PG_CONTAINER" pgbackrest --stanza="$STANZA" --type=${kind === "postgres-full" ? "full" : "diff"} backup\n    write_metric ${kind}\n    ;;`);
+        cases.push(`  ${kind})\n    ${PG_EXEC} --type=${kind === "postgres-full" ? "full" : "diff"} backup\n    write_metric ${kind}\n    ;;`);
         break;
       case "redis":
         // The whole data directory: dump.rdb plus the AOF directory (AOF wins at load time; a
         // torn tail is repaired by aof-load-truncated, Redis's default).
-        cases.push(`  redis)\n    restic_run "$REDIS_VOLUME:/data:ro" backup --tag redis --host "$(hostname)" /data\n    restic_run "$REDIS_VOLUME:/data:ro" forget --tag redis --host "$(hostname)" --keep-within "\${REDIS_KEEP_DAYS}d" --prune\n    write_metric redis\n    ;;`);
+        cases.push(`  redis)\n    data="$(volume_path "$REDIS_VOLUME")"\n    restic_run backup --tag redis --host "$(hostname)" "$data"\n    restic_run forget --tag redis --host "$(hostname)" --keep-within "\${REDIS_KEEP_DAYS}d" --prune\n    write_metric redis\n    ;;`);
         break;
       case "media":
-        cases.push(`  media)\n    restic_run "$MEDIA_VOLUME:/data:ro" backup --tag media --host "$(hostname)" /data\n    restic_run "$MEDIA_VOLUME:/data:ro" forget --tag media --host "$(hostname)" --keep-within "\${MEDIA_KEEP_DAYS}d" --prune\n    write_metric media\n    ;;`);
+        cases.push(`  media)\n    data="$(volume_path "$MEDIA_VOLUME")"\n    restic_run backup --tag media --host "$(hostname)" "$data"\n    restic_run forget --tag media --host "$(hostname)" --keep-within "\${MEDIA_KEEP_DAYS}d" --prune\n    write_metric media\n    ;;`);
         break;
       default: {
         const never: never = kind;
@@ -341,6 +361,7 @@ export function renderBackupScript(spec: BackupHostSpec): string {
   const body = `# Atomic write (temp file + rename) so node-exporter never reads half a file.
 write_metric() {
   local kind="$1" tmp
+  install -d -m 0755 "$TEXTFILE_DIR"
   tmp="$(mktemp "$TEXTFILE_DIR/.senex_backup_$kind.XXXXXX")"
   {
     printf '# HELP %s Unix time of the last successful backup of this kind.\\n' "$METRIC"
@@ -398,13 +419,16 @@ export function renderRestoreScript(spec: BackupHostSpec): string {
   if (spec.redis && spec.restic) {
     parts.push(`  redis)
     systemctl --user stop "$REDIS_UNIT"
-    restic_run "$REDIS_VOLUME:/data" restore latest --tag redis --target / --delete
+    podman volume create --ignore "$REDIS_VOLUME" >/dev/null
+    # The snapshot holds the volume's absolute host path: restoring to / puts it back there.
+    restic_run restore latest --tag redis --host "$(hostname)" --target / --delete
     systemctl --user start "$REDIS_UNIT"
     ;;`);
   }
   if (spec.media && spec.restic) {
     parts.push(`  media)
-    restic_run "$MEDIA_VOLUME:/data" restore latest --tag media --target /
+    podman volume create --ignore "$MEDIA_VOLUME" >/dev/null
+    restic_run restore latest --tag media --host "$(hostname)" --target /
     ;;`);
   }
   const names = ["postgres", "redis", "media"].filter((n) => parts.some((p) => p.startsWith(`  ${n})`)));

@@ -8,8 +8,12 @@ import { isScramVerifier } from "./pgbouncer";
 export interface PostgresRoleSpec {
   /** Role name, a plain identifier. */
   readonly name: string;
-  /** SCRAM-SHA-256 verifier (never a plaintext password). */
-  readonly verifier: string;
+  /**
+   * SCRAM-SHA-256 verifier (never a plaintext password). Absent: the role has no password
+   * (`PASSWORD NULL`) and logs in only where pg_hba admits it without one (peer over the socket,
+   * e.g. the monitoring role through pg_ident).
+   */
+  readonly verifier?: string;
   /** `LOGIN` is implied; e.g. `REPLICATION` for the standby's role. */
   readonly attributes?: readonly ("REPLICATION" | "CREATEDB")[];
   /** Roles granted to it (e.g. `pg_monitor` for the exporter). */
@@ -40,10 +44,10 @@ export function renderPostgresRolesSql(spec: PostgresRolesSpec): string {
   const lines = ["-- Rendered by senex-infra: roles and databases (idempotent; run with ON_ERROR_STOP).", "\\set ON_ERROR_STOP on"];
   spec.roles.forEach((r, i) => {
     const name = ident(`roles[${i}].name`, r.name);
-    if (!isScramVerifier(r.verifier)) throw new Error(`\`roles[${i}].verifier\` is not a SCRAM-SHA-256 verifier; never render a plaintext password`);
+    if (r.verifier !== undefined && !isScramVerifier(r.verifier)) throw new Error(`\`roles[${i}].verifier\` is not a SCRAM-SHA-256 verifier; never render a plaintext password`);
     const attrs = ["LOGIN", ...(r.attributes ?? []), "NOSUPERUSER", "NOCREATEROLE", ...(r.attributes?.includes("CREATEDB") ? [] : ["NOCREATEDB"])];
     lines.push(`SELECT 'CREATE ROLE ${name}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${r.name}')\\gexec`);
-    lines.push(`ALTER ROLE ${name} WITH ${attrs.join(" ")} PASSWORD '${r.verifier}';`);
+    lines.push(`ALTER ROLE ${name} WITH ${attrs.join(" ")} PASSWORD ${r.verifier === undefined ? "NULL" : `'${r.verifier}'`};`);
     (r.memberOf ?? []).forEach((m, j) => lines.push(`GRANT ${ident(`roles[${i}].memberOf[${j}]`, m)} TO ${name};`));
   });
   spec.databases.forEach((d, i) => {

@@ -66,6 +66,8 @@ export interface PostgresConfSpec {
   readonly dataDirectory: string;
   /** Path of the rendered pg_hba.conf. */
   readonly hbaFile: string;
+  /** Path of the rendered pg_ident.conf (the peer maps pg_hba's `map=` options name). Default: PostgreSQL's, in the data directory. */
+  readonly identFile?: string;
   /** Unix socket directory. Default /var/run/postgresql. */
   readonly socketDirectory?: string;
   /** Server certificate and key (key mode 0600, owned by postgres). */
@@ -159,6 +161,8 @@ function replicationSettings(spec: PostgresConfSpec): Record<string, string | nu
         ["user", singleLine("replication.replicationUser", role.replicationUser)],
         ["passfile", absolutePath("replication.passfile", role.passfile)],
         ["application_name", singleLine("replication.applicationName", role.applicationName)],
+        // Without a CA: require = encrypted but unverified (the primary's certificate is the
+        // self-signed one of render/server-tls.ts); with sslRootCert the standby verifies it.
         ["sslmode", role.sslRootCert ? "verify-ca" : "require"],
         ...(role.sslRootCert ? [["sslrootcert", absolutePath("replication.sslRootCert", role.sslRootCert)]] : []),
       ]
@@ -210,6 +214,7 @@ export function renderPostgresConf(spec: PostgresConfSpec): string {
       {
         data_directory: absolutePath("dataDirectory", spec.dataDirectory),
         hba_file: absolutePath("hbaFile", spec.hbaFile),
+        ...(spec.identFile !== undefined ? { ident_file: absolutePath("identFile", spec.identFile) } : {}),
         listen_addresses: listenAddresses(spec),
         port: intInRange("port", spec.port ?? 5432, 1, 65535),
         unix_socket_directories: absolutePath("socketDirectory", spec.socketDirectory ?? "/var/run/postgresql"),
@@ -291,10 +296,36 @@ export interface PgHbaSpec {
   readonly app: { readonly user: string; readonly clients: readonly string[] };
   /** Streaming replication: the role and the standby addresses (phase 3). */
   readonly replication?: { readonly user: string; readonly clients: readonly string[] };
-  /** postgres_exporter's role; it runs beside the server and connects over loopback. */
-  readonly exporter?: { readonly user: string };
+  /**
+   * postgres_exporter's role: it runs beside the server and logs in over the socket with peer
+   * authentication, its OS user mapped to this role by the pg_ident map `map` (see renderPgIdent).
+   */
+  readonly exporter?: { readonly user: string; readonly map: string };
   /** Backup/maintenance OS-level superuser reaching the socket with peer auth. Default "postgres". */
   readonly socketSuperuser?: string;
+  /**
+   * pg_ident map of the superuser's peer line (e.g. one that also admits the container's root, who
+   * runs `podman exec … psql -U postgres`). Default: none, the OS user must be named like the role.
+   */
+  readonly socketSuperuserMap?: string;
+}
+
+/** One line of pg_ident.conf: the OS user `systemUser` may log in as `databaseUser` where pg_hba names `map`. */
+export interface PgIdentEntry {
+  readonly map: string;
+  readonly systemUser: string;
+  readonly databaseUser: string;
+}
+
+/** Renders pg_ident.conf (peer maps). Plain identifiers only: no regular expressions. */
+export function renderPgIdent(entries: readonly PgIdentEntry[]): string {
+  const lines = entries.map((e, i) => {
+    for (const [field, v] of [["map", e.map], ["systemUser", e.systemUser], ["databaseUser", e.databaseUser]] as const) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(v)) throw new Error(`\`entries[${i}].${field}\` must be a plain identifier, got ${JSON.stringify(v)}`);
+    }
+    return `${e.map.padEnd(16)} ${e.systemUser.padEnd(16)} ${e.databaseUser}`;
+  });
+  return ["# Rendered by senex-infra; MAPNAME SYSTEM-USERNAME PG-USERNAME", ...lines].join("\n") + "\n";
 }
 
 /** Renders pg_hba.conf: hostssl + scram-sha-256 only, narrowest addresses, then explicit rejects. */
@@ -309,8 +340,10 @@ export function renderPgHba(spec: PgHbaSpec): string {
   comment("Plain-text TCP is never accepted, whoever asks.");
   rows.push(["hostnossl", "all", "all", "0.0.0.0/0", "reject"], ["hostnossl", "all", "all", "::/0", "reject"]);
   const superuser = name("socketSuperuser", spec.socketSuperuser ?? "postgres");
-  comment("Local administration (initdb, pgBackRest) as the OS user of the same name.");
-  rows.push(["local", "all", superuser, "peer"]);
+  // First among the local lines: the image's initdb, pgBackRest and the role/database setup
+  // (`podman exec … psql -U postgres`) all come through it.
+  comment("Local administration (initdb, pgBackRest, role setup) as the OS user of the same name.");
+  rows.push(["local", "all", superuser, spec.socketSuperuserMap !== undefined ? `peer map=${name("socketSuperuserMap", spec.socketSuperuserMap)}` : "peer"]);
   comment("The application, from the hosts that run its pool.");
   const appUser = name("app.user", spec.app.user);
   if (spec.app.clients.length === 0) throw new Error("`app.clients` must list at least one address");
@@ -323,9 +356,9 @@ export function renderPgHba(spec: PgHbaSpec): string {
     }
   }
   if (spec.exporter) {
-    comment("postgres_exporter, beside the server.");
+    comment("postgres_exporter, beside the server, over the socket: its OS user mapped to the monitoring role.");
     const user = name("exporter.user", spec.exporter.user);
-    rows.push(["hostssl", "postgres", user, "127.0.0.1/32", "scram-sha-256"], ["hostssl", "postgres", user, "::1/128", "scram-sha-256"]);
+    rows.push(["local", "postgres", user, `peer map=${name("exporter.map", spec.exporter.map)}`]);
   }
   comment("Everything else is refused explicitly, so a later line can never widen access by accident.");
   rows.push(["local", "all", "all", "reject"], ["host", "all", "all", "0.0.0.0/0", "reject"], ["host", "all", "all", "::/0", "reject"]);

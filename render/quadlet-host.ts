@@ -22,8 +22,45 @@
 //   through PodmanArgs.
 
 import { createHash } from "node:crypto";
+import { PGBACKREST_SECRET_ENV } from "./backup";
+import { CELERY_QUEUE_EXPORTER_FLAG } from "./prometheus";
 import { shellWord } from "./shell-words";
 import { quadletServiceName, renderQuadlet, type ContainerSection, type QuadletFile, type SecretRef, type ServiceSection, type UnitSection } from "./quadlet";
+
+/**
+ * The uid/gid each image's service process runs as inside its container (the official images;
+ * images built for tests must create the same ids). Rootless Podman maps container uid 0 to
+ * `senex` and uid N ≥ 1 to a subordinate id, so a 0600 file senex writes is root:root inside the
+ * container and unreadable to these users: files such a process must read or rewrite are chowned
+ * to these ids in senex's user namespace (`podman unshare chown`), and secrets are mounted with
+ * their `uid=`. One place: a stack that swaps an image for one with other ids changes it here.
+ */
+export const CONTAINER_USERS = {
+  /** postgres:*-bookworm: `postgres` 999:999 (the entrypoint drops to it from root). */
+  postgres: { uid: 999, gid: 999, name: "postgres" },
+  /** redis:*-bookworm: `redis` 999:999 (the entrypoint drops to it from root). */
+  redis: { uid: 999, gid: 999, name: "redis" },
+  /** bitnami/pgbouncer: uid 1001, group root (Bitnami's non-root convention). */
+  pgbouncer: { uid: 1001, gid: 0, name: "pgbouncer" },
+  /** postgres-exporter, node-exporter, prometheus, alertmanager: `nobody`. */
+  nobody: { uid: 65534, gid: 65534, name: "nobody" },
+  /** grafana/grafana-oss: `grafana` 472:0. */
+  grafana: { uid: 472, gid: 0, name: "grafana" },
+} as const;
+
+/** A uid/gid pair inside a container. */
+export interface ContainerUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Where the app's shared volumes are mounted in its containers (the app env names the same paths). */
+export const APP_VOLUMES = {
+  /** collectstatic writes, nginx serves. */
+  static: { volume: "senex-static", path: "/srv/static" },
+  /** Uploaded files (MEDIA_ROOT): daphne and the Celery worker write, the media backup reads. */
+  media: { volume: "senex-media", path: "/srv/media" },
+} as const;
 
 /** Optional per-container resource limits; omit on hosts without cgroup controllers. */
 export interface ResourceLimits {
@@ -74,7 +111,15 @@ interface ImageService extends ServiceCommon {
 
 /** One service placed on a host. Ports are fixed per kind (ARCHITECTURE.md), daphne's are listed. */
 export type HostService =
-  | (ImageService & { readonly kind: "postgres" })
+  | (ImageService & {
+      readonly kind: "postgres";
+      /**
+       * WAL archiving through pgBackRest (phases 2–3 with backups): archive_command runs inside the
+       * server container, so it gets pgbackrest.conf (by `PGBACKREST_CONFIG`, a path under its
+       * mounted config directory) and the repository secrets as PGBACKREST_* variables.
+       */
+      readonly pgBackRest?: { /** pgbackrest.conf as the container sees it. */ readonly configFile: string };
+    })
   | (ImageService & { readonly kind: "pgbouncer" })
   | (ImageService & { readonly kind: "redis"; /** broker 6379 (noeviction) or cache 6380 (allkeys-lru). */ readonly role: "broker" | "cache" })
   | (ImageService & { readonly kind: "sentinel" })
@@ -94,7 +139,7 @@ export type HostService =
   /** The load balancer of `existing` servers in phase 3 (render/haproxy.ts), public 80/443. */
   | (ImageService & { readonly kind: "haproxy" })
   | (ImageService & { readonly kind: "node-exporter" })
-  | (ImageService & { readonly kind: "postgres-exporter" })
+  | (ImageService & { readonly kind: "postgres-exporter"; /** The monitoring role (member of pg_monitor) it logs in as, by peer over the server's socket. */ readonly databaseUser: string })
   | (ImageService & { readonly kind: "redis-exporter"; readonly role: "broker" | "cache" })
   | (ImageService & { readonly kind: "prometheus" })
   | (ImageService & { readonly kind: "alertmanager" })
@@ -140,6 +185,37 @@ export function nginxHostPaths(spec: Pick<HostQuadletSpec, "configRoot" | "state
     nginxContainer: "senex-nginx",
     nginxUnit: "senex-nginx.service",
   };
+}
+
+/**
+ * The self-signed server certificate of PostgreSQL or PgBouncer: made on the host by
+ * render/server-tls.ts's script (the unit's ExecStartPre) under the state directory, mounted
+ * read-only into the container, where postgresql.conf / pgbouncer.ini point. Derive those paths from
+ * here so the script, the mount and the config never disagree.
+ */
+export function serverTlsPaths(spec: Pick<HostQuadletSpec, "configRoot" | "stateRoot">, service: "postgres" | "pgbouncer"): {
+  readonly scriptPath: string;
+  readonly hostDir: string;
+  readonly containerDir: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+} {
+  const containerDir = `${CONTAINER_CONFIG}/${service}-tls`;
+  return {
+    scriptPath: `${spec.configRoot}/server-tls/server-tls.sh`,
+    hostDir: `${spec.stateRoot}/${service}-tls`,
+    containerDir,
+    certFile: `${containerDir}/server.crt`,
+    keyFile: `${containerDir}/server.key`,
+  };
+}
+
+/**
+ * node-exporter's textfile-collector directory: the backup jobs (render/backup.ts) write their
+ * last-success metric there on the host; node-exporter reads it mounted read-only.
+ */
+export function textfileCollectorPaths(spec: Pick<HostQuadletSpec, "stateRoot">): { readonly hostDir: string; readonly containerDir: string } {
+  return { hostDir: `${spec.stateRoot}/node-exporter-textfile`, containerDir: "/var/lib/node-exporter/textfile" };
 }
 
 /** Ports each kind listens on (on the private address unless noted). */
@@ -188,7 +264,15 @@ export function imageKey(image: string): string {
 }
 
 const NETWORK_FILE = "senex.network";
-const STATIC_VOLUME = "senex-static.volume";
+const STATIC_VOLUME = `${APP_VOLUMES.static.volume}.volume`;
+const MEDIA_VOLUME = `${APP_VOLUMES.media.volume}.volume`;
+/**
+ * PostgreSQL's socket directory as a volume shared with postgres-exporter on the same host: the
+ * exporter logs in over the socket with peer authentication (pg_ident maps its `nobody` to the
+ * monitoring role), so it needs no password and no TCP rule in pg_hba.
+ */
+const POSTGRES_SOCKET_VOLUME = "senex-postgres-run.volume";
+const POSTGRES_SOCKET_DIR = "/var/run/postgresql";
 const CONTAINER_CONFIG = "/etc/senex";
 
 function volumeFile(name: string): string {
@@ -274,6 +358,20 @@ function deps(requires: readonly string[], wants: readonly string[], afterOnly: 
 
 const INSTALL = { WantedBy: ["default.target"] } as const;
 
+/** The Redis password file for redis-cli's health check, readable by the redis user (root reads it anyway). */
+const redisPasswordMount: SecretRef = { name: "senex-redis-password", type: "mount", mode: "0400", uid: CONTAINER_USERS.redis.uid, gid: CONTAINER_USERS.redis.gid };
+
+/**
+ * ExecStartPre of PostgreSQL/PgBouncer: the server certificate + key (render/server-tls.ts), made
+ * once, owned by the service's uid inside the container. The certificate names the host and its
+ * private address; clients connect with sslmode=require (encrypted, not verified), so nothing
+ * has to trust it.
+ */
+function serverTlsStep(ctx: Context, service: "postgres" | "pgbouncer", user: ContainerUser): readonly string[] {
+  const tls = serverTlsPaths(ctx.spec, service);
+  return ["/bin/bash", tls.scriptPath, tls.hostDir, String(user.uid), String(user.gid), ctx.spec.host, ctx.spec.privateAddress];
+}
+
 function buildService(ctx: Context, service: HostService): Built[] {
   const address = ctx.spec.privateAddress;
   const desc = (what: string) => `senex ${what} on ${ctx.spec.host}`;
@@ -289,15 +387,41 @@ function buildService(ctx: Context, service: HostService): Built[] {
     ...limitsArgs(service.limits),
   });
   const [base] = baseNames(service);
+  /**
+   * nginx and haproxy: public ports on the host network, so they see the client's real address;
+   * the bootstrap lowers net.ipv4.ip_unprivileged_port_start to 80 so rootless processes may bind 80/443.
+   */
+  const edgeContainer = (name: string, description: string, c: Pick<ContainerSection, "Volume" | "Exec">, svc?: ServiceSection): Built =>
+    container(name, { Description: description }, { Image: image, ContainerName: name, Network: ["host"], Secret: service.secrets, NoNewPrivileges: true, ...limitsArgs(service.limits), ...c }, svc);
 
   switch (service.kind) {
-    case "postgres":
+    case "postgres": {
+      const tls = serverTlsPaths(ctx.spec, "postgres");
+      const user = CONTAINER_USERS.postgres;
+      const backup = service.pgBackRest;
+      const backupSecrets: SecretRef[] = backup ? Object.entries(PGBACKREST_SECRET_ENV).map(([name, target]) => ({ name, type: "env", target })) : [];
       return [
         container(base!, { Description: desc("PostgreSQL"), ...deps([], []) }, {
           Image: image,
           ContainerName: base,
-          ...common([5432], [{ name: "senex-db-replication-password", type: "mount", mode: "0400" }]),
-          Volume: [`${volumeFile("senex-postgres-data")}:/var/lib/postgresql/data`, configMount(ctx, "postgres", "ro")],
+          ...common([5432], [{ name: "senex-db-replication-password", type: "mount", mode: "0400", uid: user.uid, gid: user.gid }, ...backupSecrets]),
+          Volume: [
+            `${volumeFile("senex-postgres-data")}:/var/lib/postgresql/data`,
+            configMount(ctx, "postgres", "ro"),
+            `${tls.hostDir}:${tls.containerDir}:ro`,
+            `${POSTGRES_SOCKET_VOLUME}:${POSTGRES_SOCKET_DIR}`,
+          ],
+          Environment: {
+            // The image's entrypoint refuses to initialise an empty data directory without
+            // POSTGRES_PASSWORD unless told `trust`. What `trust` affects is the data directory's
+            // own pg_hba.conf, which is never read: postgresql.conf's hba_file points at ours
+            // (hostssl + scram-sha-256, local peer for `postgres`). The app role and its password
+            // are created afterwards over the socket (`podman exec … psql -U postgres`).
+            POSTGRES_HOST_AUTH_METHOD: "trust",
+            // …and initdb's own defaults for that unused file are the strict ones anyway.
+            POSTGRES_INITDB_ARGS: "--auth-local=peer --auth-host=scram-sha-256",
+            ...(backup ? { PGBACKREST_CONFIG: backup.configFile } : {}),
+          },
           Exec: ["postgres", "-c", `config_file=${CONTAINER_CONFIG}/postgres/postgresql.conf`],
           HealthCmd: `pg_isready -q -h ${address} -p 5432`,
           HealthInterval: "10s",
@@ -308,31 +432,36 @@ function buildService(ctx: Context, service: HostService): Built[] {
           // PostgreSQL's smart shutdown waits for clients; fast shutdown (SIGINT) is what systemd should ask for.
           StopSignal: "SIGINT",
           StopTimeout: 90,
-        }, { ...LONG_RUNNING, TimeoutStopSec: 120 }),
+        }, { ...LONG_RUNNING, TimeoutStopSec: 120, ExecStartPre: [serverTlsStep(ctx, "postgres", user)] }),
       ];
-    case "pgbouncer":
+    }
+    case "pgbouncer": {
+      const tls = serverTlsPaths(ctx.spec, "pgbouncer");
+      const user = CONTAINER_USERS.pgbouncer;
       return [
         container(base!, { Description: desc("PgBouncer"), ...deps(unitsOf(ctx, "postgres"), []) }, {
           Image: image,
           ContainerName: base,
-          ...common([6432], [{ name: "senex-db-pgbouncer-password", type: "mount", mode: "0400" }]),
-          Volume: [configMount(ctx, "pgbouncer", "ro")],
+          ...common([6432], [{ name: "senex-db-pgbouncer-password", type: "mount", mode: "0400", uid: user.uid, gid: user.gid }]),
+          Volume: [configMount(ctx, "pgbouncer", "ro"), `${tls.hostDir}:${tls.containerDir}:ro`],
           Exec: ["pgbouncer", `${CONTAINER_CONFIG}/pgbouncer/pgbouncer.ini`],
           HealthCmd: `pg_isready -q -h ${address} -p 6432`,
           HealthInterval: "10s",
           HealthRetries: 5,
           Notify: "healthy",
-        }),
+        }, { ...LONG_RUNNING, ExecStartPre: [serverTlsStep(ctx, "pgbouncer", user)] }),
       ];
+    }
     case "redis": {
       const port = servicePorts(service)[0]!;
-      const secrets = service.secrets ?? [{ name: "senex-redis-password", type: "mount", mode: "0400" } as const];
+      const secrets = service.secrets ?? [redisPasswordMount];
       return [
         container(base!, { Description: desc(`Redis (${service.role})`), ...deps([], unitsOf(ctx, "postgres")) }, {
           Image: image,
           ContainerName: base,
           ...common([port], secrets),
-          // Redis rewrites its own config on failover (replicaof), so the config dir is writable.
+          // Redis rewrites its own config on failover (replicaof), so the config dir is writable:
+          // the host layer makes it group-writable for the redis gid (see topology/hostFiles).
           Volume: [`${volumeFile(`${base}-data`)}:/data`, configMount(ctx, `redis-${service.role}`, "rw")],
           Exec: ["redis-server", `${CONTAINER_CONFIG}/redis-${service.role}/redis.conf`],
           HealthCmd: redisPing(address, port, secretPath(secrets, "senex-redis-password")),
@@ -343,13 +472,13 @@ function buildService(ctx: Context, service: HostService): Built[] {
       ];
     }
     case "sentinel": {
-      const secrets = service.secrets ?? [{ name: "senex-redis-password", type: "mount", mode: "0400" } as const];
+      const secrets = service.secrets ?? [redisPasswordMount];
       return [
         container(base!, { Description: desc("Redis Sentinel"), ...deps([], unitsOf(ctx, "redis-broker", "redis-cache")) }, {
           Image: image,
           ContainerName: base,
           ...common([26379], secrets),
-          // Sentinel rewrites sentinel.conf (seeded once): writable.
+          // Sentinel rewrites sentinel.conf (seeded once): writable, like Redis' (group redis, 0770).
           Volume: [configMount(ctx, "redis-sentinel", "rw")],
           Exec: ["redis-server", `${CONTAINER_CONFIG}/redis-sentinel/sentinel.conf`, "--sentinel"],
           HealthCmd: redisPing(address, 26379, undefined),
@@ -385,7 +514,7 @@ function buildService(ctx: Context, service: HostService): Built[] {
         container(
           base!,
           { Description: desc("Django collectstatic"), ...deps([], [], unitsOf(ctx, "migrate")) },
-          appContainer(ctx, service, base!, [...service.app.manage, "collectstatic", "--noinput"], { Volume: [`${STATIC_VOLUME}:/srv/static`] }),
+          appContainer(ctx, service, base!, [...service.app.manage, "collectstatic", "--noinput"], { Volume: [`${STATIC_VOLUME}:${APP_VOLUMES.static.path}`] }),
           { Type: "oneshot", RemainAfterExit: true, TimeoutStartSec: 600 },
         ),
       ];
@@ -400,6 +529,7 @@ function buildService(ctx: Context, service: HostService): Built[] {
             ...deps(unitsOf(ctx, "migrate", "collectstatic"), unitsOf(ctx, "postgres", "pgbouncer", "redis-broker", "redis-cache")),
           },
           appContainer(ctx, service, name, ["daphne", "--proxy-headers", "-b", address, "-p", String(port), service.app.asgiApplication], {
+            Volume: [`${MEDIA_VOLUME}:${APP_VOLUMES.media.path}`],
             HealthCmd: `python3 -c 'import urllib.request; urllib.request.urlopen("${healthUrl}", timeout=4)'`,
             HealthInterval: "10s",
             HealthTimeout: "5s",
@@ -418,7 +548,7 @@ function buildService(ctx: Context, service: HostService): Built[] {
           base!,
           { Description: desc("Celery worker"), ...deps([], unitsOf(ctx, "redis-broker", "postgres", "pgbouncer", "migrate"), unitsOf(ctx, "daphne")) },
           // SIGTERM = Celery warm shutdown: finish the running task, take no new one.
-          appContainer(ctx, service, base!, exec, { StopSignal: "SIGTERM", StopTimeout: stop }),
+          appContainer(ctx, service, base!, exec, { Volume: [`${MEDIA_VOLUME}:${APP_VOLUMES.media.path}`], StopSignal: "SIGTERM", StopTimeout: stop }),
           { ...LONG_RUNNING, TimeoutStopSec: stop + 30 },
         ),
       ];
@@ -442,20 +572,12 @@ function buildService(ctx: Context, service: HostService): Built[] {
     case "nginx": {
       const paths = nginxHostPaths(ctx.spec);
       return [
-        container(base!, { Description: desc("nginx (TLS, static files, reverse proxy)") }, {
-          Image: image,
-          ContainerName: base,
-          // Public ports: host network so nginx sees the real client address; the bootstrap lowers
-          // net.ipv4.ip_unprivileged_port_start to 80 so rootless nginx may bind 80/443.
-          Network: ["host"],
-          Secret: service.secrets,
-          NoNewPrivileges: true,
-          ...limitsArgs(service.limits),
+        edgeContainer(base!, desc("nginx (TLS, static files, reverse proxy)"), {
           Volume: [
             configMount(ctx, "nginx", "ro"),
             `${paths.tlsDir}:${CONTAINER_CONFIG}/tls:ro`,
             `${paths.webroot}:/srv/acme:ro`,
-            `${STATIC_VOLUME}:/srv/static:ro`,
+            `${STATIC_VOLUME}:${APP_VOLUMES.static.path}:ro`,
           ],
           Exec: ["nginx", "-c", `${CONTAINER_CONFIG}/nginx/nginx.conf`, "-g", "daemon off;"],
         }, {
@@ -468,40 +590,43 @@ function buildService(ctx: Context, service: HostService): Built[] {
     }
     case "haproxy":
       return [
-        container(base!, { Description: desc("haproxy (TCP load balancer, TLS passed through to nginx)") }, {
-          Image: image,
-          ContainerName: base,
-          // Public ports on the host network, like nginx (ip_unprivileged_port_start=80).
-          Network: ["host"],
-          Secret: service.secrets,
-          NoNewPrivileges: true,
-          ...limitsArgs(service.limits),
+        edgeContainer(base!, desc("haproxy (TCP load balancer, TLS passed through to nginx)"), {
           Volume: [configMount(ctx, "haproxy", "ro")],
           // -W master-worker, -db stay in the foreground; SIGUSR2 reloads without dropping connections.
           Exec: ["haproxy", "-W", "-db", "-f", `${CONTAINER_CONFIG}/haproxy/haproxy.cfg`],
         }),
       ];
-    case "node-exporter":
+    case "node-exporter": {
+      const textfile = textfileCollectorPaths(ctx.spec);
       return [
         container(base!, { Description: desc("node exporter") }, {
           Image: image,
           ContainerName: base,
           ...common([9100], []),
-          Volume: ["/:/host:ro,rslave"],
-          Exec: ["--path.rootfs=/host", `--web.listen-address=${address}:9100`],
+          Volume: ["/:/host:ro,rslave", `${textfile.hostDir}:${textfile.containerDir}:ro`],
+          // The textfile collector serves the backup jobs' last-success metric (BackupTooOld).
+          Exec: ["--path.rootfs=/host", `--web.listen-address=${address}:9100`, `--collector.textfile.directory=${textfile.containerDir}`],
+        }, {
+          ...LONG_RUNNING,
+          // A bind mount's source must exist before the container starts (podman does not create it).
+          ExecStartPre: [["/usr/bin/mkdir", "-p", textfile.hostDir]],
         }),
       ];
+    }
     case "postgres-exporter": {
-      const secrets = service.secrets ?? [{ name: "senex-db-app-password", type: "mount", mode: "0400" } as const];
+      const user = CONTAINER_USERS.nobody;
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(service.databaseUser)) throw new Error(`\`postgres-exporter.databaseUser\` must be a plain identifier, got ${JSON.stringify(service.databaseUser)}`);
       return [
         container(base!, { Description: desc("PostgreSQL exporter"), ...deps([], unitsOf(ctx, "postgres")) }, {
           Image: image,
           ContainerName: base,
-          ...common([9187], secrets),
+          ...common([9187], []),
+          // Peer authentication over the server's socket (shared volume): pg_ident maps this uid's
+          // name to the monitoring role, so there is no password to keep, rotate or leak.
+          User: `${user.uid}:${user.gid}`,
+          Volume: [`${POSTGRES_SOCKET_VOLUME}:${POSTGRES_SOCKET_DIR}`],
           Environment: {
-            DATA_SOURCE_URI: `${address}:5432/postgres?sslmode=require`,
-            DATA_SOURCE_USER: "senex",
-            DATA_SOURCE_PASS_FILE: secretPath(secrets, "senex-db-app-password") ?? "/run/secrets/senex-db-app-password",
+            DATA_SOURCE_NAME: `postgresql:///postgres?host=${POSTGRES_SOCKET_DIR}&user=${service.databaseUser}&sslmode=disable`,
           },
           Exec: [`--web.listen-address=${address}:9187`],
         }),
@@ -516,6 +641,8 @@ function buildService(ctx: Context, service: HostService): Built[] {
           ContainerName: base,
           ...common([listen], [{ name: "senex-redis-password", type: "env", target: "REDIS_PASSWORD" }]),
           Environment: { REDIS_ADDR: `redis://${address}:${port}`, REDIS_EXPORTER_WEB_LISTEN_ADDRESS: `${address}:${listen}` },
+          // The broker's exporter reports the Celery queue's length (the CeleryQueueLong rule).
+          Exec: service.role === "broker" ? [CELERY_QUEUE_EXPORTER_FLAG] : undefined,
         }),
       ];
     }
@@ -534,7 +661,8 @@ function buildService(ctx: Context, service: HostService): Built[] {
         }),
       ];
     case "alertmanager": {
-      const secrets = service.secrets ?? [{ name: "senex-alert-slack-webhook", type: "mount", mode: "0400" } as const];
+      const nobody = CONTAINER_USERS.nobody;
+      const secrets = service.secrets ?? [{ name: "senex-alert-slack-webhook", type: "mount", mode: "0400", uid: nobody.uid, gid: nobody.gid } as const];
       return [
         container(base!, { Description: desc("Alertmanager") }, {
           Image: image,
@@ -552,7 +680,8 @@ function buildService(ctx: Context, service: HostService): Built[] {
       ];
     }
     case "grafana": {
-      const secrets = service.secrets ?? [{ name: "senex-grafana-admin-password", type: "mount", mode: "0400" } as const];
+      const grafana = CONTAINER_USERS.grafana;
+      const secrets = service.secrets ?? [{ name: "senex-grafana-admin-password", type: "mount", mode: "0400", uid: grafana.uid, gid: grafana.gid } as const];
       return [
         container(base!, { Description: desc("Grafana (AGPL image, run as-is, never built here)"), ...deps([], unitsOf(ctx, "prometheus", "loki")) }, {
           Image: image,

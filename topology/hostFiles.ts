@@ -6,25 +6,32 @@
 // One module per domain under ./hostFiles/; this one only assembles them and checks the set.
 import type { StackConfig } from "../config/types";
 import { appFiles } from "./hostFiles/app";
-import { backupFiles } from "./hostFiles/backups";
-import { dataFiles } from "./hostFiles/data";
-import type { HostFile } from "./hostFiles/file";
+import { backupFiles, backupPackages } from "./hostFiles/backups";
+import { dataDirectories, dataFiles } from "./hostFiles/data";
+import type { HostDirectory, HostFile } from "./hostFiles/file";
 import { firewallFiles } from "./hostFiles/firewall";
 import { hostContext } from "./hostFiles/layout";
 import { monitoringFiles } from "./hostFiles/monitoring";
 import { quadletFiles, registryAuthFiles } from "./hostFiles/quadlets";
 import { SecretRefs, isPodmanSecretName, type PodmanSecretName } from "./hostFiles/secrets";
 import { roleFiles } from "./hostFiles/roles";
-import { webFiles } from "./hostFiles/web";
+import { webFiles, webPackages } from "./hostFiles/web";
 import type { Topology, TopologyHost } from "./types";
 
-export type { HostFile } from "./hostFiles/file";
+export type { ContainerOwner, HostDirectory, HostFile } from "./hostFiles/file";
 export { SecretRefs, secretPlaceholders, type PodmanSecretName, type SecretField, type SecretFileSource } from "./hostFiles/secrets";
 
 /** What one host receives. */
 export interface HostFileSet {
   /** Every file, unique by path. */
   files: HostFile[];
+  /**
+   * Directories with a mode or container ownership of their own (created before the files in
+   * them, and kept so); unique by path. Other parent directories are plain senex 0755 ones.
+   */
+  directories: HostDirectory[];
+  /** Debian packages the host's files run on the host itself (restic, lego): the bootstrap's `extraPackages`. */
+  packages: string[];
   /** Podman secrets the host's units and scripts use (create them before starting any unit); names are keys of {@link SecretRefs}. */
   podmanSecrets: PodmanSecretName[];
 }
@@ -67,12 +74,21 @@ export function hostFiles(config: StackConfig, topology: Topology, host: Topolog
     if (!f.path.endsWith(".container")) continue;
     for (const m of f.content.matchAll(/^Secret=([^,\s]+)/gm)) secrets.add(m[1]!);
   }
-  // The backup scripts hand these to pgBackRest/restic; PostgreSQL hosts need them for WAL
-  // archiving (archive-push/-get run inside the server container) once its Quadlet passes them.
-  const backups = config.backups.enabled && topology.phase >= 2 && host.services.some((s) => s.kind === "backup" || s.kind === "postgres");
+  // The backup scripts hand these to pgBackRest/restic (PostgreSQL hosts' Quadlets name them
+  // already, for WAL archiving).
+  const backups = config.backups.enabled && topology.phase >= 2 && host.services.some((s) => s.kind === "backup");
   if (backups) for (const s of BACKUP_SECRETS) secrets.add(s);
   const unknown = [...secrets].filter((s) => !isPodmanSecretName(s));
   if (unknown.length > 0) throw new Error(`hostFiles(${host.name}): units name podman secrets the deployment never creates: ${unknown.join(", ")}`);
   const order = Object.keys(SecretRefs);
-  return { files, podmanSecrets: [...secrets].filter(isPodmanSecretName).sort((a, b) => order.indexOf(a) - order.indexOf(b)) };
+  const directories = dataDirectories(ctx);
+  for (const f of files) {
+    if (f.containerOwner && f.owner !== "senex") throw new Error(`hostFiles(${host.name}): ${f.path} has a container owner but belongs to ${f.owner}; only senex's files live in its user namespace`);
+  }
+  return {
+    files,
+    directories,
+    packages: [...new Set([...webPackages(ctx), ...backupPackages(ctx)])].sort(),
+    podmanSecrets: [...secrets].filter(isPodmanSecretName).sort((a, b) => order.indexOf(a) - order.indexOf(b)),
+  };
 }

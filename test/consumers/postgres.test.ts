@@ -14,7 +14,7 @@ const hba = renderPgHba({
   database: "senex",
   app: { user: "senex", clients: ["127.0.0.1"] },
   replication: { user: "replicator", clients: ["127.0.0.1"] },
-  exporter: { user: "postgres_exporter" },
+  exporter: { user: "postgres_exporter", map: "senex_monitor" },
 });
 
 describe("PostgreSQL 17 on the rendered postgresql.conf + pg_hba.conf", () => {

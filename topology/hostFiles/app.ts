@@ -1,7 +1,7 @@
 // The Django app's environment file on every host that runs an app container.
 import { renderAppEnv, type AppEnvSpec, type DatabaseEndpoint, type RedisEndpoint } from "../../render/appenv";
 import { senexFile, type HostFile } from "./file";
-import { APP_DATABASE, SENTINEL_MASTERS, type HostContext } from "./layout";
+import { APP_DATABASE, APP_VOLUMES, SENTINEL_MASTERS, type HostContext } from "./layout";
 import { APP_ENV_FILE, unitsOf } from "./quadlets";
 
 /**
@@ -33,7 +33,10 @@ export function appEnvSpec(ctx: HostContext): AppEnvSpec {
   return {
     domain: ctx.config.domain,
     settingsModule: "senextrader.settings.production",
-    staticRoot: "/srv/static",
+    staticRoot: APP_VOLUMES.static.path,
+    // The media volume daphne and the Celery worker mount. Each host has its own: in phase 3 the
+    // web and worker hosts do not share uploads, and only the first web host's are backed up.
+    mediaRoot: APP_VOLUMES.media.path,
     database: { ...APP_DATABASE, endpoint: database(ctx) },
     redis: redis(ctx),
     // Daphne's health check asks http://<private address>:<port>/health/: Django must accept that Host.

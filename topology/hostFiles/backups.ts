@@ -2,18 +2,24 @@
 // standby restores from the archive), the backup/restore scripts and their systemd --user timers
 // on the hosts the topology gives a backup service.
 import { renderBackupScript, renderBackupUnits, renderPgBackRestConf, renderRestoreScript, type BackupHostSpec, type BackupJob, type PgBackRestSpec } from "../../render/backup";
+import { textfileCollectorPaths } from "../../render/quadlet-host";
 import { senexFile, type HostFile } from "./file";
-import { BACKUP_STANZA, BIN_DIR, STATE_ROOT, USER_UNIT_DIR, configPath, type HostContext } from "./layout";
+import { APP_VOLUMES, BACKUP_STANZA, BIN_DIR, STATE_ROOT, USER_UNIT_DIR, configPath, type HostContext } from "./layout";
 
-const PGBACKREST_CONF = configPath("postgres", "pgbackrest.conf");
+/** pgbackrest.conf: in PostgreSQL's config directory, which its Quadlet mounts (PGBACKREST_CONFIG names it there). */
+export const PGBACKREST_CONF = configPath("postgres", "pgbackrest.conf");
 const PG_DATA = "/var/lib/postgresql/data";
+/** Volume names as render/quadlet-host.ts creates them (`<unit base>-data`, and the app's media volume). */
+const VOLUMES = { postgres: "senex-postgres-data", redis: "senex-redis-broker-data", media: APP_VOLUMES.media.volume } as const;
+
 /**
- * restic (Redis and media backups) has no `images` key in the stack config yet, so the image is
- * fixed here; pin it by digest once the config has the key (see the report).
+ * Debian packages a host's backup jobs run on the host (render/backup.ts: restic runs from the
+ * host's package, not an image). The host layer installs them (the bootstrap's `extraPackages`).
  */
-export const RESTIC_IMAGE = "docker.io/restic/restic:0.17.3";
-/** Volume names as render/quadlet-host.ts creates them (`<unit base>-data`); media has no Quadlet volume yet. */
-const VOLUMES = { postgres: "senex-postgres-data", redis: "senex-redis-broker-data", media: "senex-media" } as const;
+export function backupPackages(ctx: HostContext): string[] {
+  const kinds = new Set(jobs(ctx).map((j) => j.kind));
+  return kinds.has("redis") || kinds.has("media") ? ["restic"] : [];
+}
 
 /** The bucket's S3 endpoint as a URL; the stack derives it from the cloud and region, or names it. */
 function endpointUrl(ctx: HostContext): URL {
@@ -59,21 +65,30 @@ export function backupHostSpec(ctx: HostContext): BackupHostSpec | undefined {
   return {
     jobs: list,
     scriptPath: `${BIN_DIR}/senex-backup`,
-    // node-exporter's textfile collector reads the last-success metric from here.
-    textfileDirectory: `${STATE_ROOT}/node-exporter-textfile`,
+    // node-exporter's textfile collector reads the last-success metric from here (its Quadlet mounts it).
+    textfileDirectory: textfileCollectorPaths({ stateRoot: STATE_ROOT }).hostDir,
     stanza: BACKUP_STANZA,
     ...(kinds.has("postgres-full")
       ? { postgres: { container: "senex-postgres", unit: "senex-postgres.service", image: ctx.config.images.postgres, dataVolume: VOLUMES.postgres, dataPath: PG_DATA, configFile: PGBACKREST_CONF.host } }
       : {}),
     ...(kinds.has("redis") ? { redis: { unit: "senex-redis-broker.service", dataVolume: VOLUMES.redis, retentionDays: ctx.config.backups.redisRetentionDays } } : {}),
     ...(kinds.has("media") ? { media: { dataVolume: VOLUMES.media, retentionDays: ctx.config.backups.retentionDays } } : {}),
-    ...(url ? { restic: { image: RESTIC_IMAGE, repository: `s3:${url.origin}/${ctx.config.backups.bucket}/restic` } } : {}),
+    ...(url ? { restic: { repository: `s3:${url.origin}/${ctx.config.backups.bucket}/restic` } } : {}),
   };
+}
+
+/**
+ * WAL archiving needs pgBackRest in the server container wherever a PostgreSQL runs with backups
+ * on (phases 2–3): the primary's archive_command pushes, the standby's restore_command fetches.
+ * It decides both pgbackrest.conf here and the Quadlet's PGBACKREST_* wiring (quadlets.ts).
+ */
+export function archivesWal(ctx: HostContext): boolean {
+  return ctx.config.backups.enabled && ctx.topology.phase >= 2 && ctx.has("postgres") !== undefined;
 }
 
 export function backupFiles(ctx: HostContext): HostFile[] {
   const files: HostFile[] = [];
-  if (ctx.config.backups.enabled && ctx.topology.phase >= 2 && ctx.has("postgres")) {
+  if (archivesWal(ctx)) {
     // Read by every pgbackrest invocation (archive-push/-get, backup, restore): nothing to restart.
     files.push(senexFile(PGBACKREST_CONF.host, renderPgBackRestConf(pgBackRestSpec(ctx)), []));
   }

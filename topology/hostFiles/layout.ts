@@ -26,10 +26,19 @@ export const FIREWALL_FILE = "/etc/senex/firewall.nft";
 /** The system unit (from the bootstrap) that loads {@link FIREWALL_FILE}. */
 export const FIREWALL_UNIT = "senex-firewall.service";
 
-/** The application database and its role (the app env, pg_hba, PgBouncer and the exporter agree on these). */
+/**
+ * The uid/gid of each image's service user, and the app's shared volumes: facts of the images and
+ * the Quadlets, kept in render/quadlet-host.ts (render cannot import topology) and named here for
+ * the domain modules.
+ */
+export { APP_VOLUMES, CONTAINER_USERS } from "../../render/quadlet-host";
+
+/** The application database and its role (the app env, pg_hba and PgBouncer agree on these). */
 export const APP_DATABASE = { name: "senex", user: "senex" } as const;
 /** The streaming-replication role (phase 3). */
 export const REPLICATION_USER = "replicator";
+/** The role postgres-exporter logs in as: a member of pg_monitor, by peer over the socket, no password. */
+export const MONITOR_USER = "senex_monitor";
 /** pgBackRest stanza. */
 export const BACKUP_STANZA = "senex";
 /** Sentinel group names of the two Redis instances (the app env names them too). */

@@ -9,12 +9,13 @@ import { renderAlertRules, renderPrometheusConfig, type PrometheusSpec, type Scr
 import { PORTS } from "../build";
 import type { PlacedService, TopologyHost } from "../types";
 import { senexFile, type HostFile } from "./file";
-import { CONFIG_ROOT, configPath, type HostContext } from "./layout";
+import { CONFIG_ROOT, CONTAINER_USERS, configPath, type HostContext } from "./layout";
 import { unitsOf } from "./quadlets";
 
 const RULES = configPath("prometheus", "senex.rules.yml");
 const HEARTBEAT_URL = configPath("alertmanager", "heartbeat-url");
-const DISCARD_URL = configPath("alertmanager", "discard-url");
+/** Where alerts go that have no destination in the stack: a receiver without integrations. */
+const NULL_RECEIVER = "null";
 /** Grafana's provisioning directory is `${CONFIG_ROOT}/grafana`, mounted at /etc/grafana/provisioning. */
 const GRAFANA_PROVISIONING = "/etc/grafana/provisioning";
 const DASHBOARD_DIR = "senex-dashboards";
@@ -70,9 +71,9 @@ export function prometheusSpec(ctx: HostContext): PrometheusSpec {
 /**
  * Receivers from the stack's `alerts`: Slack (webhook from a podman secret) as the default when
  * set, e-mail for critical alerts (or as the default without Slack), the heartbeat URL for the
- * Watchdog. render/alertmanager.ts has no receiver without a destination, so where the stack names
- * none (and for the Watchdog without a heartbeat URL) a webhook to a closed loopback port stands
- * in: alerts are dropped with a logged delivery error instead of mailing the Watchdog to a human.
+ * Watchdog. Routes need a receiver in every combination: where the stack names no destination
+ * (and for the Watchdog without a heartbeat URL) they go to a `null` receiver — dropped, but still
+ * shown in Alertmanager's UI — rather than mailing the always-firing Watchdog to a human.
  */
 export function alertmanagerSpec(ctx: HostContext): { spec: AlertmanagerSpec; urlFiles: Array<{ path: string; url: string }> } {
   const alerts = ctx.config.alerts;
@@ -84,16 +85,14 @@ export function alertmanagerSpec(ctx: HostContext): { spec: AlertmanagerSpec; ur
     receivers.push({ kind: "webhook", name: "heartbeat", urlFile: HEARTBEAT_URL.container });
     urlFiles.push({ path: HEARTBEAT_URL.host, url: alerts.heartbeatUrl });
   }
-  if (receivers.length === 0 || !alerts.heartbeatUrl) {
-    receivers.push({ kind: "webhook", name: "discard", urlFile: DISCARD_URL.container });
-    urlFiles.push({ path: DISCARD_URL.host, url: "http://127.0.0.1:9/senex-no-alert-receiver-configured" });
-  }
-  const defaultReceiver = alerts.slackWebhook ? "slack" : alerts.email ? "email" : "discard";
+  const defaultReceiver = alerts.slackWebhook ? "slack" : alerts.email ? "email" : NULL_RECEIVER;
+  const heartbeatReceiver = alerts.heartbeatUrl ? "heartbeat" : NULL_RECEIVER;
+  if (defaultReceiver === NULL_RECEIVER || heartbeatReceiver === NULL_RECEIVER) receivers.push({ kind: "null", name: NULL_RECEIVER });
   return {
     spec: {
       receivers,
       defaultReceiver,
-      heartbeatReceiver: alerts.heartbeatUrl ? "heartbeat" : "discard",
+      heartbeatReceiver,
       ...(alerts.slackWebhook && alerts.email ? { criticalReceivers: ["email"] } : {}),
     },
     urlFiles,
@@ -112,7 +111,8 @@ export function monitoringFiles(ctx: HostContext): HostFile[] {
     const unit = unitsOf(ctx, "alertmanager");
     const { spec, urlFiles } = alertmanagerSpec(ctx);
     files.push(senexFile(configPath("alertmanager", "alertmanager.yml").host, renderAlertmanagerConfig(spec), unit));
-    for (const f of urlFiles) files.push(senexFile(f.path, `${f.url}\n`, unit, { mode: "0600" }));
+    // 0600 (the heartbeat URL carries a token), read by Alertmanager, which runs as nobody.
+    for (const f of urlFiles) files.push(senexFile(f.path, `${f.url}\n`, unit, { mode: "0600", containerOwner: CONTAINER_USERS.nobody }));
   }
   if (ctx.has("grafana")) {
     const unit = unitsOf(ctx, "grafana");

@@ -6,7 +6,8 @@ import { renderHostQuadlets, type AppRuntime, type HostService, type ResourceLim
 import type { PlacedService } from "../types";
 import { senexFile, type HostFile } from "./file";
 import { secretPlaceholder } from "./secrets";
-import { CONFIG_ROOT, QUADLET_DIR, REGISTRY_AUTH_FILE, STATE_ROOT, type HostContext } from "./layout";
+import { PGBACKREST_CONF, archivesWal } from "./backups";
+import { CONFIG_ROOT, CONTAINER_USERS, MONITOR_USER, QUADLET_DIR, REGISTRY_AUTH_FILE, STATE_ROOT, type HostContext } from "./layout";
 
 /** The app env file every app container reads (render/appenv.ts renders it; see app.ts). */
 export const APP_ENV_FILE = `${CONFIG_ROOT}/app/app.env`;
@@ -49,11 +50,9 @@ function limitsOf(ctx: HostContext, service: PlacedService): ResourceLimits | un
   return { ...(l.memory !== undefined ? { memory: l.memory } : {}), ...(l.cpus !== undefined ? { cpus: l.cpus } : {}) };
 }
 
-/**
- * Placed services that get no Quadlet: `backup` runs as timers (backups.ts); `haproxy` (the lb host
- * of existing servers in phase 3) has no kind in render/quadlet-host.ts yet, so it gets nothing.
- */
-const NO_QUADLET: ReadonlySet<PlacedService["kind"]> = new Set(["haproxy", "backup"]);
+/** Placed services that get no Quadlet: `backup` runs as timers (backups.ts). */
+const NO_QUADLET: ReadonlySet<PlacedService["kind"]> = new Set(["backup"]);
+
 
 /** The host's services as Quadlet specs (daphne instances folded into one spec with all ports). */
 export function hostServices(ctx: HostContext): HostService[] {
@@ -63,7 +62,9 @@ export function hostServices(ctx: HostContext): HostService[] {
   const daphnePorts = ctx.host.services.filter((s) => s.kind === "daphne").map((s) => s.port!);
   // The Alertmanager Quadlet mounts the Slack webhook secret by default; without a webhook in the
   // stack there is no such podman secret, and naming it would keep the container from starting.
-  const alertmanagerSecrets: SecretRef[] = ctx.config.alerts.slackWebhook ? [{ name: "senex-alert-slack-webhook", type: "mount", mode: "0400" }] : [];
+  // Alertmanager runs as nobody: the mounted secret must be its file.
+  const nobody = CONTAINER_USERS.nobody;
+  const alertmanagerSecrets: SecretRef[] = ctx.config.alerts.slackWebhook ? [{ name: "senex-alert-slack-webhook", type: "mount", mode: "0400", uid: nobody.uid, gid: nobody.gid }] : [];
   for (const s of ctx.host.services) {
     if (NO_QUADLET.has(s.kind)) continue;
     const limits = limitsOf(ctx, s);
@@ -83,7 +84,7 @@ export function hostServices(ctx: HostContext): HostService[] {
         out.push({ kind: "collectstatic", app });
         break;
       case "postgres":
-        out.push({ kind: "postgres", image: images.postgres, ...common });
+        out.push({ kind: "postgres", image: images.postgres, ...(archivesWal(ctx) ? { pgBackRest: { configFile: PGBACKREST_CONF.container } } : {}), ...common });
         break;
       case "pgbouncer":
         out.push({ kind: "pgbouncer", image: images.pgbouncer, ...common });
@@ -122,7 +123,7 @@ export function hostServices(ctx: HostContext): HostService[] {
         out.push({ kind: "node-exporter", image: images.nodeExporter, ...common });
         break;
       case "postgres-exporter":
-        out.push({ kind: "postgres-exporter", image: images.postgresExporter, ...common });
+        out.push({ kind: "postgres-exporter", image: images.postgresExporter, databaseUser: MONITOR_USER, ...common });
         break;
       case "redis-exporter-broker":
         out.push({ kind: "redis-exporter", role: "broker", image: images.redisExporter, ...common });
@@ -131,6 +132,8 @@ export function hostServices(ctx: HostContext): HostService[] {
         out.push({ kind: "redis-exporter", role: "cache", image: images.redisExporter, ...common });
         break;
       case "haproxy":
+        out.push({ kind: "haproxy", image: images.haproxy, ...common });
+        break;
       case "backup":
         break;
       default: {

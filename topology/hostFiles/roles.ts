@@ -7,7 +7,7 @@ import { renderPostgresRolesSql } from "../../render/pgroles";
 import { scramVerifier } from "../../render/pgbouncer";
 import { renderUnitSections } from "../../render/systemd";
 import { senexFile, type HostFile } from "./file";
-import { APP_DATABASE, CONFIG_ROOT, REPLICATION_USER, USER_UNIT_DIR, type HostContext } from "./layout";
+import { APP_DATABASE, CONFIG_ROOT, MONITOR_USER, REPLICATION_USER, USER_UNIT_DIR, type HostContext } from "./layout";
 import { unitsOf } from "./quadlets";
 import { secretPlaceholder, type SecretFileSource } from "./secrets";
 
@@ -16,16 +16,23 @@ export const ROLES_UNIT = "senex-postgres-roles.service";
 /** Not under the postgres config dir: that one is mounted into the container. */
 export const ROLES_FILE = `${CONFIG_ROOT}/postgres-roles/roles.sql`;
 
-/** Roles and databases the primary holds (a standby receives them by replication). */
+/**
+ * Roles and databases the primary holds (a standby receives them by replication): the one list of
+ * database roles. The app's owns its database; the replication role exists with a standby; the
+ * monitoring role (pg_monitor, no password: postgres-exporter logs in by peer over the socket,
+ * see data.ts pg_hba/pg_ident) wherever the stack runs postgres-exporter.
+ */
 export function postgresRoles(ctx: HostContext): Extract<SecretFileSource, { kind: "postgres-roles" }> | undefined {
   const postgres = ctx.has("postgres");
   if (!postgres || postgres.role === "replica") return undefined;
+  const exporter = ctx.topology.hosts.some((h) => h.services.some((s) => s.kind === "postgres-exporter"));
   return {
     kind: "postgres-roles",
     roles: [
       { name: APP_DATABASE.user, password: "dbAppPassword" },
       ...(ctx.topology.dbReplica ? [{ name: REPLICATION_USER, password: "dbReplicationPassword" as const, attributes: ["REPLICATION" as const] }] : []),
     ],
+    ...(exporter ? { peerRoles: [{ name: MONITOR_USER, memberOf: ["pg_monitor"] }] } : {}),
     databases: [{ name: APP_DATABASE.name, owner: APP_DATABASE.user, extensions: ["pg_stat_statements"] }],
   };
 }
@@ -35,7 +42,7 @@ export function roleFiles(ctx: HostContext): HostFile[] {
   if (!source) return [];
   // Display form: a stand-in verifier per role, then its placeholder.
   const stand = (i: number) => scramVerifier(`stand-in-${i}`, Buffer.alloc(16, i + 1));
-  let display = renderPostgresRolesSql({ roles: source.roles.map((r, i) => ({ ...r, verifier: stand(i) })), databases: source.databases });
+  let display = renderPostgresRolesSql({ roles: [...source.roles.map((r, i) => ({ ...r, verifier: stand(i) })), ...(source.peerRoles ?? [])], databases: source.databases });
   source.roles.forEach((r, i) => (display = display.split(stand(i)).join(secretPlaceholder(r.password, "scram"))));
   const before = unitsOf(ctx, "migrate", "collectstatic", "daphne", "celery-worker", "celery-beat", "pgbouncer", "postgres-exporter");
   const unit = renderUnitSections(

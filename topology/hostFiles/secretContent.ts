@@ -36,7 +36,10 @@ export function renderSecretFile(source: SecretFileSource, value: (field: Secret
       return renderPgPass(source.entries.map((e) => ({ host: e.host, port: e.port, database: e.database, user: e.user, password: value(e.password) })));
     case "postgres-roles":
       return renderPostgresRolesSql({
-        roles: source.roles.map((r) => ({ name: r.name, verifier: roleVerifier(r.name, value(r.password)), ...(r.attributes ? { attributes: r.attributes } : {}), ...(r.memberOf ? { memberOf: r.memberOf } : {}) })),
+        roles: [
+          ...source.roles.map((r) => ({ name: r.name, verifier: roleVerifier(r.name, value(r.password)), ...(r.attributes ? { attributes: r.attributes } : {}), ...(r.memberOf ? { memberOf: r.memberOf } : {}) })),
+          ...(source.peerRoles ?? []),
+        ],
         databases: source.databases,
       });
     case "registry-auth": {

@@ -68,6 +68,8 @@ export type SecretFileSource =
   | {
       readonly kind: "postgres-roles";
       readonly roles: ReadonlyArray<{ readonly name: string; readonly password: GeneratedSecretName; readonly attributes?: readonly ("REPLICATION" | "CREATEDB")[]; readonly memberOf?: readonly string[] }>;
+      /** Roles without a password (PASSWORD NULL), admitted only by peer over the socket (the monitoring role). */
+      readonly peerRoles?: ReadonlyArray<{ readonly name: string; readonly memberOf?: readonly string[] }>;
       readonly databases: ReadonlyArray<{ readonly name: string; readonly owner: string; readonly extensions?: readonly string[] }>;
     }
   /** podman's auth.json: `{"auths": {registry: {"auth": base64(username:password)}}}`. */

@@ -1,5 +1,7 @@
-// nginx.conf and the ACME (lego) renewal on hosts running nginx.
+// nginx.conf and the ACME (lego) renewal on hosts running nginx; haproxy.cfg on the load balancer
+// of existing servers (phase 3).
 import { renderAcmeScript, renderAcmeUnits, type AcmeSpec } from "../../render/acme";
+import { renderHaproxyCfg, type HaproxySpec } from "../../render/haproxy";
 import { renderNginxConf, type NginxSpec, type RealIpMode } from "../../render/nginx";
 import { nginxHostPaths } from "../../render/quadlet-host";
 import { PORTS } from "../build";
@@ -52,20 +54,38 @@ export function acmeSpec(ctx: HostContext): AcmeSpec {
   };
 }
 
+/** haproxy passes TLS through to the web hosts' nginx (PROXY v2), one backend per web host. */
+export function haproxySpec(ctx: HostContext): HaproxySpec {
+  return { backends: (ctx.topology.loadBalancer?.targets ?? []).map((name) => ({ name, address: ctx.addressOf(name) })) };
+}
+
+/** Where nginx renews its own certificate with lego (no cloud LB holding a managed one). */
+function renewsCertificate(ctx: HostContext): boolean {
+  return ctx.has("nginx") !== undefined && ctx.topology.loadBalancer?.kind !== "cloud";
+}
+
+/** Debian packages the web files run on the host: lego for the ACME renewal (render/acme.ts). */
+export function webPackages(ctx: HostContext): string[] {
+  return renewsCertificate(ctx) ? ["lego"] : [];
+}
+
 /**
  * nginx.conf, the ACME script (nginx's ExecStartPre needs it on every nginx host) and, where nginx
  * itself terminates public TLS (no cloud load balancer: the cloud's LB holds a managed
- * certificate), lego's renewal service and timer.
+ * certificate), lego's renewal service and timer; haproxy.cfg on the haproxy host.
  */
 export function webFiles(ctx: HostContext): HostFile[] {
-  if (!ctx.has("nginx")) return [];
+  const files: HostFile[] = [];
+  // haproxy re-reads its config on restart only (a reload would need SIGUSR2 through podman).
+  if (ctx.has("haproxy")) files.push(senexFile(configPath("haproxy", "haproxy.cfg").host, renderHaproxyCfg(haproxySpec(ctx)), unitsOf(ctx, "haproxy")));
+  if (!ctx.has("nginx")) return files;
   const nginx = unitsOf(ctx, "nginx");
   const acme = acmeSpec(ctx);
-  const files: HostFile[] = [
+  files.push(
     senexFile(configPath("nginx", "nginx.conf").host, renderNginxConf(nginxSpec(ctx)), nginx),
     senexFile(acme.scriptPath, renderAcmeScript(acme), [], { mode: "0755" }),
-  ];
-  if (ctx.topology.loadBalancer?.kind !== "cloud") {
+  );
+  if (renewsCertificate(ctx)) {
     for (const [name, content] of Object.entries(renderAcmeUnits(acme))) {
       // The timer is what runs; the service is started by it (a changed service file only needs daemon-reload).
       files.push(senexFile(`${USER_UNIT_DIR}/${name}`, content, name.endsWith(".timer") ? [name] : []));

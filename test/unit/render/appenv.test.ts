@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { APP_SECRET_ENV, appEnvironment, appSecretRefs, renderAppEnv, renderAppSecretLines, type AppEnvSpec } from "../../../render/appenv";
+import { APP_SECRET_ENV, CELERY_ENV_OVERRIDES, appEnvironment, appSecretRefs, renderAppEnv, renderAppSecretLines, type AppEnvSpec } from "../../../render/appenv";
 import { defaultInput, deployment, type Phase } from "./phase-hosts";
 
 const envOf = (spec: AppEnvSpec) => Object.fromEntries(appEnvironment(spec));
@@ -16,8 +16,8 @@ describe("renderAppEnv", () => {
       DB_PORT: "5432",
       REDIS_CACHE_URL: "redis://10.0.1.10:6380/0",
       CHANNELS_REDIS_URL: "redis://10.0.1.10:6379/1",
-      CELERY_BROKER_URL: "redis://10.0.1.10:6379/2",
-      CELERY_RESULT_BACKEND: "redis://10.0.1.10:6379/3",
+      SENEX_CELERY_BROKER_URL: "redis://10.0.1.10:6379/2",
+      SENEX_CELERY_RESULT_BACKEND: "redis://10.0.1.10:6379/3",
       ALLOWED_HOSTS: "senextrader.test,www.senextrader.test",
       CSRF_TRUSTED_ORIGINS: "https://senextrader.test,https://www.senextrader.test",
     });
@@ -25,13 +25,13 @@ describe("renderAppEnv", () => {
 
   it("phase 2: the database through PgBouncer on 6432, without persistent connections or server-side cursors", () => {
     const env = envOf(deployment(defaultInput(2)).env);
-    expect(env).toMatchObject({ DB_HOST: "10.0.1.20", DB_PORT: "6432", DB_CONN_MAX_AGE: "0", DB_DISABLE_SERVER_SIDE_CURSORS: "True", CELERY_BROKER_URL: "redis://10.0.1.30:6379/2" });
+    expect(env).toMatchObject({ DB_HOST: "10.0.1.20", DB_PORT: "6432", DB_CONN_MAX_AGE: "0", DB_DISABLE_SERVER_SIDE_CURSORS: "True", SENEX_CELERY_BROKER_URL: "redis://10.0.1.30:6379/2" });
   });
 
   it("phase 3: Sentinel URLs for every sentinel with the master names", () => {
     const env = envOf(deployment(defaultInput(3)).env);
-    expect(env.CELERY_BROKER_URL).toBe("sentinel://10.0.1.31:26379/2;sentinel://10.0.1.32:26379/2;sentinel://10.0.1.33:26379/2");
-    expect(env.CELERY_RESULT_BACKEND).toBe("sentinel://10.0.1.31:26379/3;sentinel://10.0.1.32:26379/3;sentinel://10.0.1.33:26379/3");
+    expect(env.SENEX_CELERY_BROKER_URL).toBe("sentinel://10.0.1.31:26379/2;sentinel://10.0.1.32:26379/2;sentinel://10.0.1.33:26379/2");
+    expect(env.SENEX_CELERY_RESULT_BACKEND).toBe("sentinel://10.0.1.31:26379/3;sentinel://10.0.1.32:26379/3;sentinel://10.0.1.33:26379/3");
     expect(env).toMatchObject({ REDIS_SENTINELS: "10.0.1.31:26379,10.0.1.32:26379,10.0.1.33:26379", REDIS_BROKER_MASTER: "senex-broker", REDIS_CACHE_MASTER: "senex-cache", CELERY_BROKER_MASTER_NAME: "senex-broker" });
     expect(env.REDIS_CACHE_URL).toBeUndefined();
   });
@@ -43,6 +43,20 @@ describe("renderAppEnv", () => {
     }
     expect(appSecretRefs()).toContainEqual({ name: "senex-django-secret-key", type: "env", target: "SECRET_KEY" });
     expect(renderAppSecretLines()).toContain("Secret=senex-db-app-password,type=env,target=DB_PASSWORD\n");
+  });
+
+  it("sets no variable Celery reads from the environment over its configuration (a password-less URL would win)", () => {
+    for (const phase of [1, 2, 3] as Phase[]) {
+      const env = envOf(deployment(defaultInput(phase)).env);
+      for (const name of CELERY_ENV_OVERRIDES) expect([phase, name, env[name]]).toEqual([phase, name, undefined]);
+      expect(env.SENEX_CELERY_BROKER_URL).toMatch(/^(redis|sentinel):\/\//);
+    }
+    const spec = deployment(defaultInput(1)).env;
+    expect(() => renderAppEnv({ ...spec, extra: { CELERY_BROKER_URL: "redis://x:6379/2" } })).toThrow(/Celery reads it from the environment/);
+  });
+
+  it("names the media directory the app containers mount", () => {
+    expect(envOf({ ...deployment(defaultInput(1)).env, mediaRoot: "/srv/media" }).MEDIA_ROOT).toBe("/srv/media");
   });
 
   it("refuses a secret variable or an override smuggled in through `extra`", () => {

@@ -167,7 +167,7 @@ export function backupSpec(jobs: readonly BackupJob[]): BackupHostSpec {
     postgres: { container: "senex-postgres", unit: "senex-postgres.service", image: "localhost/senex-postgres:17", dataVolume: "senex-postgres-data", dataPath: "/var/lib/postgresql/data", configFile: "/home/senex/.config/senex/pgbackrest/pgbackrest.conf" },
     redis: { unit: "senex-redis-broker.service", dataVolume: "senex-redis-broker-data", retentionDays: 7 },
     media: { dataVolume: "senex-media", retentionDays: 30 },
-    restic: { image: "localhost/senex-restic:1", repository: "s3:https://fsn1.your-objectstorage.com/senex-backups/restic" },
+    restic: { repository: "s3:https://fsn1.your-objectstorage.com/senex-backups/restic" },
   };
 }
 
@@ -188,7 +188,7 @@ export function renderPhaseFiles(phase: Phase, secrets: DataSecrets = EXAMPLE_SE
         database: "senex",
         app: { user: "senex", clients: appClients },
         ...(phase === 3 ? { replication: { user: "replicator", clients: dbHosts.filter((d) => !same(d, h)).map((d) => d.address) } } : {}),
-        exporter: { user: "postgres_exporter" },
+        exporter: { user: "postgres_exporter", map: "senex_monitor" },
       });
       if (phase === 3 && h.name === "db-2") {
         files[at("pgpass")] = renderPgPass([{ host: dbHosts[0]!.address, port: 5432, database: "replication", user: "replicator", password: secrets.dbReplicationPassword }]);

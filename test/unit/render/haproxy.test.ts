@@ -1,5 +1,9 @@
 import { renderHaproxyCfg, type HaproxySpec } from "../../../render/haproxy";
-import { hostFirewall } from "../../../render/firewall-policy";
+import * as path from "path";
+import { parseStackConfig } from "../../../config/schema";
+import { rawConfigFromStackFile } from "../../../plan/stackFile";
+import { buildTopology } from "../../../topology";
+import { hostFirewall } from "../../../topology/firewall";
 import { renderHostQuadlets } from "../../../render/quadlet-host";
 
 const spec: HaproxySpec = {
@@ -52,6 +56,11 @@ describe("renderHaproxyCfg", () => {
     expect(files["senex-haproxy.container"]).toContain("Network=host\n");
     expect(files["senex-haproxy.container"]).toContain("Volume=/c/haproxy:/etc/senex/haproxy:ro\n");
     expect(files["senex-haproxy.container"]).toContain("Exec=haproxy -W -db -f /etc/senex/haproxy/haproxy.cfg\n");
-    expect(hostFirewall(host, [host], ["0.0.0.0/0"])).toEqual({ sshAllowFrom: ["0.0.0.0/0"], publicHttp: true, privatePorts: [] });
+    // The lb host of the existing-servers example: public 80/443; privately only its node exporter, to Prometheus.
+    const config = parseStackConfig(rawConfigFromStackFile(path.resolve(__dirname, "../../../examples/Pulumi.existing-phase3.yaml")), "senex-infra", "existing-phase3");
+    const topology = buildTopology(config);
+    const lb = topology.hosts.find((h) => h.services.some((s) => s.kind === "haproxy"))!;
+    const monitoring = topology.hosts.find((h) => h.name === topology.monitoringHost)!;
+    expect(hostFirewall(config, topology, lb)).toMatchObject({ publicHttp: true, privatePorts: [{ port: 9100, service: "node-exporter", from: [monitoring.privateAddress] }] });
   });
 });

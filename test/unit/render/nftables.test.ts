@@ -1,5 +1,4 @@
 import fc from "fast-check";
-import { hostFirewall, PORT_CLIENTS } from "../../../render/firewall-policy";
 import { renderNftables, type FirewallSpec } from "../../../render/nftables";
 import { defaultInput, deployment, firewallFor, type Phase } from "./phase-hosts";
 
@@ -56,25 +55,25 @@ describe("renderNftables", () => {
     expect(() => renderNftables({ ...base, ...override })).toThrow(message);
   });
 
-  it("hostFirewall: phase 1 (one host) opens no private port to anyone, only SSH and the web", () => {
+  it("phase 1 (one host) opens no private port to anyone, only SSH and the web", () => {
     const d = deployment(defaultInput(1));
-    const spec = hostFirewall(d.hosts[0]!, d.hosts, ["0.0.0.0/0"]);
+    const spec = firewallFor(d, d.hosts[0]!);
     expect(spec.publicHttp).toBe(true);
     expect(spec.privatePorts.every((p) => p.from.length === 0)).toBe(true);
     expect(renderNftables(spec)).not.toMatch(/dport (5432|6379|6380|8001|9100) /);
   });
 
-  it("hostFirewall: phase 2 opens each database/cache port to the app hosts only, exporters to prometheus only", () => {
+  it("phase 2 opens the pool to the app hosts only, PostgreSQL to no other host, exporters to prometheus only", () => {
     const d = deployment(defaultInput(2));
     const [web, db, cache] = d.hosts;
-    const dbRules = new Map(hostFirewall(db!, d.hosts, []).privatePorts.map((p) => [p.port, p.from]));
-    expect(dbRules.get(5432)).toEqual([web!.privateAddress, cache!.privateAddress]);
+    const dbRules = new Map(firewallFor(d, db!).privatePorts.map((p) => [p.port, p.from]));
+    // The app reaches PostgreSQL only through PgBouncer beside it (loopback): 5432 stays closed.
+    expect(dbRules.has(5432)).toBe(false);
     expect(dbRules.get(6432)).toEqual([web!.privateAddress, cache!.privateAddress]);
     expect(dbRules.get(9100)).toEqual([web!.privateAddress]); // prometheus runs on web-1 in phase 2
-    const cacheRules = new Map(hostFirewall(cache!, d.hosts, []).privatePorts.map((p) => [p.port, p.from]));
+    const cacheRules = new Map(firewallFor(d, cache!).privatePorts.map((p) => [p.port, p.from]));
     expect(cacheRules.get(6379)).toEqual([web!.privateAddress]);
-    expect(hostFirewall(db!, d.hosts, []).publicHttp).toBe(false);
-    expect(Object.keys(PORT_CLIENTS).sort()).toEqual([...new Set(d.hosts.flatMap((h) => h.services.map((s) => s.kind)).concat(["sentinel", "loki", "haproxy"]))].sort());
+    expect(firewallFor(d, db!).publicHttp).toBe(false);
   });
 
   it("property: in phase 3, database and Redis ports are open only to hosts with a client role, never to the world", () => {

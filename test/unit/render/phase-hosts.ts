@@ -7,10 +7,14 @@
 import { appSecretRefs, renderAppEnv, type AppEnvSpec } from "../../../render/appenv";
 import { renderAcmeScript, renderAcmeUnits, type AcmeSpec } from "../../../render/acme";
 import { renderBootstrapScript, renderCloudInit, type BootstrapSpec } from "../../../render/cloudinit";
-import { hostFirewall } from "../../../render/firewall-policy";
+import { parseStackConfig } from "../../../config/schema";
+import { rawConfigFromValues } from "../../../plan/stackFile";
 import { renderNftables, type FirewallSpec } from "../../../render/nftables";
 import { renderNginxConf, type NginxSpec } from "../../../render/nginx";
 import { nginxHostPaths, renderHostQuadlets, type AppRuntime, type HostQuadletSpec, type HostService } from "../../../render/quadlet-host";
+import { buildTopology } from "../../../topology";
+import { hostFirewall } from "../../../topology/firewall";
+import { minimalStack } from "../config/minimalStack";
 
 export type Phase = 1 | 2 | 3;
 
@@ -112,7 +116,7 @@ export function deployment(input: DeploymentInput): FixtureDeployment {
   ];
   const db: HostService[] = [
     { kind: "postgres", image: IMAGES.postgres, limits },
-    { kind: "postgres-exporter", image: IMAGES.postgresExporter },
+    { kind: "postgres-exporter", image: IMAGES.postgresExporter, databaseUser: "senex_monitor" },
   ];
   const redis = (sentinel: boolean): HostService[] => [
     { kind: "redis", role: "broker", image: IMAGES.redis, limits },
@@ -174,8 +178,29 @@ export function deployment(input: DeploymentInput): FixtureDeployment {
   }
 }
 
+/**
+ * A fixture host's firewall from the one firewall policy there is (topology/firewall.ts): the
+ * topology of a Hetzner stack with the fixture's phase and counts has the same host names, and
+ * its peers resolve to the fixture's addresses.
+ */
 export function firewallFor(d: FixtureDeployment, host: FixtureHost): FirewallSpec {
-  return hostFirewall(host, d.hosts, ["0.0.0.0/0", "::/0"]);
+  const { phase, webCount, workerCount, daphnePerHost } = d.input;
+  const config = parseStackConfig(
+    rawConfigFromValues(
+      minimalStack({
+        "senex-infra:phase": phase,
+        "senex-infra:daphnePerHost": daphnePerHost,
+        "senex-infra:backups": { enabled: false },
+        ...(phase === 3 ? { "senex-infra:webCount": webCount, "senex-infra:workerCount": workerCount } : {}),
+      }),
+    ),
+    "senex-infra",
+    "fixture",
+  );
+  const topology = buildTopology(config);
+  const twin = topology.hosts.find((h) => h.name === host.name);
+  if (!twin) throw new Error(`fixture: the phase-${phase} topology has no host ${host.name}`);
+  return hostFirewall(config, topology, twin, (name) => d.hosts.find((h) => h.name === name)?.privateAddress);
 }
 
 export function quadletSpec(host: FixtureHost, registryAuthFile?: string): HostQuadletSpec {

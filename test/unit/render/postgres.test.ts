@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { pgConfValue } from "../../../render/conf-syntax";
-import { postgresMemorySettings, renderPgHba, renderPgPass, renderPostgresConf, replicationSlotSql, type PostgresConfSpec } from "../../../render/postgres";
+import { postgresMemorySettings, renderPgHba, renderPgIdent, renderPgPass, renderPostgresConf, replicationSlotSql, type PostgresConfSpec } from "../../../render/postgres";
 import { phaseHosts, postgresSpec, renderPhaseFiles, type Phase } from "./data-services-specs";
 
 /** Parses postgresql.conf into key → raw value (the last one wins, as in PostgreSQL). */
@@ -103,7 +103,7 @@ describe("renderPostgresConf", () => {
 });
 
 describe("renderPgHba", () => {
-  const hba = (clients: string[]) => renderPgHba({ database: "senex", app: { user: "senex", clients }, replication: { user: "replicator", clients: ["10.0.1.22"] }, exporter: { user: "postgres_exporter" } });
+  const hba = (clients: string[]) => renderPgHba({ database: "senex", app: { user: "senex", clients }, replication: { user: "replicator", clients: ["10.0.1.22"] }, exporter: { user: "postgres_exporter", map: "senex_monitor" } });
   const rules = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/\s+/));
 
   it("accepts TCP only over TLS with SCRAM, from the listed peers, and ends with explicit rejects", () => {
@@ -112,9 +112,27 @@ describe("renderPgHba", () => {
     for (const r of rows.filter((r) => r[0] === "hostssl")) expect(r[4]).toBe("scram-sha-256");
     expect(rows.filter((r) => r[0] === "host" && r[4] !== "reject")).toEqual([]);
     expect(rows).toContainEqual(["hostssl", "replication", "replicator", "10.0.1.22/32", "scram-sha-256"]);
-    expect(rows).toContainEqual(["hostssl", "postgres", "postgres_exporter", "127.0.0.1/32", "scram-sha-256"]);
+    // The exporter comes over the socket by peer, mapped to its role: no TCP rule, no password.
+    expect(rows).toContainEqual(["local", "postgres", "postgres_exporter", "peer", "map=senex_monitor"]);
+    expect(rows.filter((r) => r.includes("postgres_exporter") && r[0] !== "local")).toEqual([]);
+    // The superuser's peer line is the first local line (initdb, pgBackRest, role setup use it).
+    expect(rows.find((r) => r[0] === "local")).toEqual(["local", "all", "postgres", "peer"]);
     expect(rows.slice(-3).map((r) => r.at(-1))).toEqual(["reject", "reject", "reject"]);
     expect(rows.some((r) => r.includes("trust") || r.includes("md5") || r.includes("password"))).toBe(false);
+  });
+
+  it("maps the superuser's socket line when asked, and renders the ident maps it names", () => {
+    const rows = rules(renderPgHba({ database: "senex", app: { user: "senex", clients: ["127.0.0.1"] }, socketSuperuserMap: "senex_admin" }));
+    expect(rows.find((r) => r[0] === "local")).toEqual(["local", "all", "postgres", "peer", "map=senex_admin"]);
+    const ident = renderPgIdent([
+      { map: "senex_admin", systemUser: "root", databaseUser: "postgres" },
+      { map: "senex_monitor", systemUser: "nobody", databaseUser: "senex_monitor" },
+    ]);
+    expect(ident.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/\s+/))).toEqual([
+      ["senex_admin", "root", "postgres"],
+      ["senex_monitor", "nobody", "senex_monitor"],
+    ]);
+    expect(() => renderPgIdent([{ map: "m", systemUser: "/^.*$", databaseUser: "postgres" }])).toThrow(/systemUser/);
   });
 
   it("rejects names and addresses that could widen access", () => {

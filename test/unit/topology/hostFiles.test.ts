@@ -51,8 +51,9 @@ function unitsOnHost(config: StackConfig, topology: Topology, host: TopologyHost
 /** The file each placed service kind needs beside its Quadlet (paths under CONFIG_ROOT unless absolute). */
 const NEEDS: Partial<Record<string, readonly string[]>> = {
     nginx: ["nginx/nginx.conf", "acme/acme.sh"],
-    postgres: ["postgres/postgresql.conf", "postgres/pg_hba.conf"],
-    pgbouncer: ["pgbouncer/pgbouncer.ini", "pgbouncer/userlist.txt"],
+    haproxy: ["haproxy/haproxy.cfg"],
+    postgres: ["postgres/postgresql.conf", "postgres/pg_hba.conf", "postgres/pg_ident.conf", "server-tls/server-tls.sh"],
+    pgbouncer: ["pgbouncer/pgbouncer.ini", "pgbouncer/userlist.txt", "server-tls/server-tls.sh"],
     "redis-broker": ["redis-broker/redis.conf", "redis-broker/auth.conf"],
     "redis-cache": ["redis-cache/redis.conf", "redis-cache/auth.conf"],
     sentinel: ["redis-sentinel/sentinel.conf", "redis-sentinel/auth.conf"],
@@ -84,9 +85,9 @@ describe("hostFiles: every host of every example stack", () => {
         for (const s of host.services) {
             for (const need of NEEDS[s.kind] ?? []) expect([s.kind, have.has(need.startsWith("/") ? need : `${CONFIG_ROOT}/${need}`)]).toEqual([s.kind, true]);
         }
-        // every service with a Quadlet has its unit (haproxy has no Quadlet renderer yet; backup is timers)
+        // every service with a Quadlet has its unit (backup is timers)
         const units = new Set(quadletUnits(files));
-        for (const s of host.services.filter((x) => x.kind !== "haproxy" && x.kind !== "backup")) {
+        for (const s of host.services.filter((x) => x.kind !== "backup")) {
             const unit = s.kind === "daphne" ? `senex-daphne-${s.port}.service` : `senex-${s.name}.service`;
             expect([s.name, units.has(unit)]).toEqual([s.name, true]);
         }
@@ -196,7 +197,9 @@ describe("hostFiles: what the files say", () => {
         const env2 = fileOf(p2.config, p2.topology, "web-1", "app/app.env");
         expect(env2).toContain(`DB_HOST=${db1}\nDB_PORT=6432\n`);
         expect(env2).toContain(`REDIS_CACHE_URL=redis://${cache}:6380/0\n`);
-        expect(env2).toContain(`CELERY_BROKER_URL=redis://${cache}:6379/2\n`);
+        expect(env2).toContain(`\nSENEX_CELERY_BROKER_URL=redis://${cache}:6379/2\n`);
+        // Celery would take a password-less URL from its own variable over the settings' complete one.
+        expect(env2).not.toMatch(/^CELERY_(BROKER_URL|RESULT_BACKEND)=/m);
         const p3 = stack("production");
         const env3 = fileOf(p3.config, p3.topology, "worker-1", "app/app.env");
         const sentinels = p3.topology.redisHosts.map((n) => `${p3.topology.hosts.find((h) => h.name === n)!.privateAddress}:26379`);

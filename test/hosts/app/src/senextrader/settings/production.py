@@ -1,6 +1,9 @@
 """Settings of the stand-in app, read from the environment the deployment renders
 (render/appenv.ts: non-secret values in the env file, secrets as podman secrets in env vars).
-URLs never carry the Redis password; it is combined here, as the real app does."""
+URLs never carry the Redis password; it is combined here, as the real app does. The Celery URLs
+come as SENEX_CELERY_BROKER_URL / SENEX_CELERY_RESULT_BACKEND: Celery itself reads
+CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the environment before this configuration, so the
+deployment never sets those."""
 import os
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -53,6 +56,8 @@ TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
 STATIC_ROOT = env("STATIC_ROOT", "/srv/static")
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env("MEDIA_ROOT", "/srv/media")
 TEMPLATES = []
 
 DATABASES = {
@@ -74,8 +79,8 @@ REDIS_MODE = env("REDIS_MODE", "direct")
 if REDIS_MODE == "direct":
     _cache_location = with_password(env("REDIS_CACHE_URL"), REDIS_PASSWORD)
     _channel_hosts = [with_password(env("CHANNELS_REDIS_URL"), REDIS_PASSWORD)]
-    CELERY_BROKER_URL = with_password(env("CELERY_BROKER_URL"), REDIS_PASSWORD)
-    CELERY_RESULT_BACKEND = with_password(env("CELERY_RESULT_BACKEND"), REDIS_PASSWORD)
+    CELERY_BROKER_URL = with_password(env("SENEX_CELERY_BROKER_URL"), REDIS_PASSWORD)
+    CELERY_RESULT_BACKEND = with_password(env("SENEX_CELERY_RESULT_BACKEND"), REDIS_PASSWORD)
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 elif REDIS_MODE == "sentinel":
     _sentinels = [(h, int(p)) for h, p in (s.rsplit(":", 1) for s in env("REDIS_SENTINELS").split(","))]
@@ -94,18 +99,12 @@ elif REDIS_MODE == "sentinel":
         "password": REDIS_PASSWORD or None,
         "sentinel_kwargs": _sentinel_kwargs,
     }]
-    CELERY_BROKER_URL = ";".join(with_password(u, REDIS_PASSWORD) for u in env("CELERY_BROKER_URL").split(";"))
-    CELERY_RESULT_BACKEND = ";".join(with_password(u, REDIS_PASSWORD) for u in env("CELERY_RESULT_BACKEND").split(";"))
+    CELERY_BROKER_URL = ";".join(with_password(u, REDIS_PASSWORD) for u in env("SENEX_CELERY_BROKER_URL").split(";"))
+    CELERY_RESULT_BACKEND = ";".join(with_password(u, REDIS_PASSWORD) for u in env("SENEX_CELERY_RESULT_BACKEND").split(";"))
     CELERY_BROKER_TRANSPORT_OPTIONS = {"master_name": env("CELERY_BROKER_MASTER_NAME"), "sentinel_kwargs": _sentinel_kwargs}
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 else:
     raise ImproperlyConfigured(f"REDIS_MODE must be direct or sentinel, not {REDIS_MODE!r}")
-
-# Celery reads CELERY_BROKER_URL / CELERY_RESULT_BACKEND from the environment BEFORE its own
-# configuration (celery.app.utils.Settings.broker_url / .result_backend), and the rendered env file
-# holds them without the password: put the complete URLs back where Celery looks first.
-os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
-os.environ["CELERY_RESULT_BACKEND"] = CELERY_RESULT_BACKEND
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_location}}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": _channel_hosts}}}
