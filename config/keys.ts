@@ -24,7 +24,7 @@ export const CONFIG_KEYS = {
     webCount: { type: "integer", secret: "never", description: "Number of web (nginx + daphne) hosts in phase 3 (>= 2; phases 1-2 use 1)." },
     workerCount: { type: "integer", secret: "never", description: "Number of Celery worker hosts in phase 3 (>= 2; phases 1-2 run the worker on one host)." },
     daphnePerHost: { type: "integer", secret: "never", description: "Daphne processes per web host, listening on 8001, 8002, ... (default 2)." },
-    images: { type: "object", secret: "never", description: "Container images {app, postgres, redis, nginx, pgbouncer, prometheus, alertmanager, grafana, loki, alloy, nodeExporter, postgresExporter, redisExporter}; pinned by digest when protect is true." },
+    images: { type: "object", secret: "never", description: "Container images {app, postgres, redis, nginx, pgbouncer, prometheus, alertmanager, grafana, loki, alloy, nodeExporter, postgresExporter, redisExporter, haproxy}; pinned by digest when protect is true; haproxy only on the load balancer of existing servers in phase 3." },
     adminSshKeys: { type: "array", secret: "never", description: "SSH public keys of the operators; they log in as `admin` (sudo)." },
     hosts: { type: "object", secret: "never", description: "cloud=existing only: [{name, address, privateAddress, hostKey, roles}] with the host's pinned SSH host key." },
     network: { type: "object", secret: "never", description: "Private network {cidr, subnet} (default 10.0.0.0/16 with subnet 10.0.1.0/24)." },
