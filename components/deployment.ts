@@ -18,6 +18,7 @@ import { HetznerLoadBalancer } from "./hetzner/loadBalancer";
 import { HetznerNetwork } from "./hetzner/network";
 import { HetznerServer } from "./hetzner/server";
 import type { Host } from "./host";
+import { HostServices, type SecretValues } from "./hostServices";
 import { Secrets } from "./secrets";
 import { S3Bucket } from "./storage/s3Bucket";
 
@@ -39,6 +40,8 @@ export interface BackupTarget {
 const DNS_TTL = 300;
 /** Hetzner spread placement groups hold at most 10 servers. */
 const PLACEMENT_GROUP_MAX = 10;
+/** Services whose host's layer must be in place before the app hosts' layers. */
+const DATA_SERVICES: ReadonlySet<string> = new Set(["postgres", "pgbouncer", "redis-broker", "redis-cache", "sentinel"]);
 /** Bucket hygiene (not retention: pgBackRest owns that). */
 const LIFECYCLE = { abortIncompleteUploadDays: 7, noncurrentVersionDays: 7 };
 
@@ -55,6 +58,8 @@ export class Deployment extends pulumi.ComponentResource {
     declare public readonly entryAddress: pulumi.Output<string>;
     declare public readonly nameservers: pulumi.Output<string[]>;
     declare public readonly backup: BackupTarget | undefined;
+    /** The host layer (bootstrap of existing hosts, system and user files) of every host. */
+    declare public readonly services: readonly HostServices[];
 
     constructor(name: string, args: DeploymentArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("senex:index:Deployment", name, {}, opts);
@@ -77,7 +82,63 @@ export class Deployment extends pulumi.ComponentResource {
                 throw new Error(`unknown cloud ${String(never)}`);
             }
         }
+        this.services = this.hostServices(name, config, topology);
         this.registerOutputs({ entryAddress: this.entryAddress });
+    }
+
+    /** Every secret value the hosts' files and podman secrets can need (undefined: not in this stack). */
+    private secretValues(config: StackConfig): SecretValues {
+        const s = this.secrets;
+        const reveal = (v: { reveal(): string } | undefined) => (v ? pulumi.secret(v.reveal()) : undefined);
+        return {
+            djangoSecretKey: s.djangoSecretKey,
+            // MultiFernet keyring, newest first (the first key encrypts), comma-separated.
+            fieldEncryptionKey: s.fieldEncryptionKeys.apply((keys) => keys.join(",")),
+            dbAppPassword: s.dbAppPassword,
+            dbReplicationPassword: s.dbReplicationPassword,
+            dbPgbouncerPassword: s.dbPgbouncerPassword,
+            redisPassword: s.redisPassword,
+            grafanaAdminPassword: s.grafanaAdminPassword,
+            backupPassphrase: s.backupPassphrase,
+            s3AccessKeyId: this.backup?.accessKeyId,
+            s3SecretAccessKey: this.backup?.secretAccessKey,
+            tastytradeClientId: config.tastytrade.clientId !== undefined ? pulumi.output(config.tastytrade.clientId) : undefined,
+            tastytradeClientSecret: reveal(config.tastytrade.clientSecret),
+            alertSlackWebhook: reveal(config.alerts.slackWebhook),
+            registryAuthPassword: reveal(config.registryAuth?.password),
+        };
+    }
+
+    /**
+     * The host layer of every host: hosts holding data (PostgreSQL, Redis, PgBouncer, Sentinel)
+     * first; the others' services wait for them, so a password rotation reaches the database
+     * (ALTER ROLE) before any app container restarts with the new value.
+     */
+    private hostServices(name: string, config: StackConfig, topology: Topology): HostServices[] {
+        const values = this.secretValues(config);
+        const machines = new Map(this.hosts.map((h) => [h.name, h] as const));
+        const addresses = topology.privateAddressesFixed ? undefined : pulumi.all(Object.fromEntries(this.hosts.map((h) => [h.name, h.privateIp])));
+        const holdsData = (h: TopologyHost) => h.services.some((s) => DATA_SERVICES.has(s.kind));
+        const ordered = [...topology.hosts.filter(holdsData), ...topology.hosts.filter((h) => !holdsData(h))];
+        const dataLayers: pulumi.Resource[] = [];
+        return ordered.map((host) => {
+            const services = new HostServices(
+                `${name}-${host.name}-services`,
+                {
+                    config,
+                    topology,
+                    host,
+                    machine: machines.get(host.name)!,
+                    secretValues: values,
+                    deployKey: this.secrets.deployKey,
+                    ...(addresses ? { addresses } : {}),
+                    cloudInit: config.cloud !== "existing",
+                },
+                { parent: this, aliases: host.formerNames.map((former) => ({ name: `${name}-${former}-services` })), dependsOn: holdsData(host) ? [] : [...dataLayers] },
+            );
+            if (holdsData(host)) dataLayers.push(services.userLayer);
+            return services;
+        });
     }
 
     /** Resource options of a host's component: aliases to the names it had in earlier phases. */

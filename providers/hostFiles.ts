@@ -41,6 +41,11 @@ export interface FileSpec {
      * a container, unreadable to a service that drops root; this is written with `podman unshare`.
      */
     containerOwner?: { uid: number; gid: number };
+    /**
+     * A seed the service rewrites itself (Redis, Sentinel): written when missing, and replaced later
+     * only while the host still holds exactly what we wrote last; `read` never reports it drifted.
+     */
+    seed?: boolean;
 }
 
 /** A podman secret of the `user` layer: created from stdin, never on a command line. */
@@ -122,7 +127,8 @@ export function unitsToRestart(spec: FileSets, changed: readonly string[], remov
 }
 
 /** The one shell text run on hosts for a write: fixed, arguments positional, content on stdin. */
-const WRITE_SCRIPT = 'set -eu; d=$(dirname "$1"); mkdir -p "$d"; t=$(mktemp "$d/.senex-write.XXXXXX"); trap \'rm -f "$t"\' EXIT; cat > "$t"; chown "$3" "$t"; chmod "$2" "$t"; mv -f "$t" "$1"; trap - EXIT';
+const WRITE_SCRIPT =
+    'set -eu; if [ -n "${4:-}" ] && [ -e "$1" ] && { [ "$4" = absent ] || [ "$(sha256sum < "$1" | cut -d" " -f1)" != "$4" ]; }; then echo kept; exit 0; fi; d=$(dirname "$1"); mkdir -p "$d"; t=$(mktemp "$d/.senex-write.XXXXXX"); trap \'rm -f "$t"\' EXIT; cat > "$t"; chown "$3" "$t"; chmod "$2" "$t"; mv -f "$t" "$1"; trap - EXIT';
 const HASH_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then sha256sum "$f"; else echo "missing  $f"; fi; done';
 /** cloud-init's first boot: `status --wait` exits 0 (done) or 2 (done with recoverable errors). */
 const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";
@@ -164,7 +170,10 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): 
         for (const path of write) {
             const f = all[path];
             const owner = f.containerOwner ? `${f.containerOwner.uid}:${f.containerOwner.gid}` : f.owner;
-            await s.run(unshare(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, owner], f), { sudo, stdin: f.content });
+            // A seed is replaced only if nobody rewrote it since our last write (else the service's version stays).
+            const before = olds?.files[path] ?? olds?.secretFiles[path];
+            const guard = f.seed ? (before ? sha256(before.content) : "absent") : "";
+            await s.run(unshare(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, owner, guard], f), { sudo, stdin: f.content });
         }
         if (remove.length > 0) await s.run(unshare(["rm", "-f", "--", ...remove]), { sudo });
         const touchedUnits = [...write, ...remove].some((p) => news.unitDirs.some((d) => p.startsWith(d)) || (olds?.unitDirs ?? []).some((d) => p.startsWith(d)));
@@ -265,7 +274,7 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
                 }),
         );
         const reconcile = (files: Record<string, FileSpec>) =>
-            Object.fromEntries(Object.entries(files).map(([p, f]) => [p, actual.get(p) === sha256(f.content) ? f : { ...f, content: `${DRIFT}${actual.get(p) ?? "missing"}` }]));
+            Object.fromEntries(Object.entries(files).map(([p, f]) => [p, actual.get(p) === sha256(f.content) || (f.seed && actual.has(p) && actual.get(p) !== "missing") ? f : { ...f, content: `${DRIFT}${actual.get(p) ?? "missing"}` }]));
         const files = reconcile(props.files);
         const secretFiles = reconcile(props.secretFiles);
         // A podman secret removed on the host comes back as a drifted value, so the next `up` recreates it.

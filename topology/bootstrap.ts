@@ -28,6 +28,8 @@ export function bootstrapSpec(config: StackConfig, topology: Topology, host: Top
         firewall,
         // Rootless nginx binds 80/443 itself, so it sees the client's real address.
         ...(servesHttp ? { unprivilegedPortStart: 80 } : {}),
+        // The ACME client runs on the host (render/acme.ts: lego, HTTP-01 through nginx's webroot).
+        ...(host.services.some((s) => s.kind === "nginx") ? { extraPackages: ["lego"] } : {}),
         ...(config.aptProxy ? { aptProxy: config.aptProxy } : {}),
     };
 }

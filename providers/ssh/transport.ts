@@ -10,7 +10,7 @@
  *   travel on stdin only, so they never reach a process list or a log.
  */
 import * as crypto from "crypto";
-import { Client, ClientChannel, ConnectConfig } from "ssh2";
+import type { Client, ClientChannel, ConnectConfig } from "ssh2";
 import { shellCommand } from "../../render/shell-words";
 
 export interface SshTarget {
@@ -116,7 +116,12 @@ const TRANSIENT = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EA
 function connectOnce(target: SshTarget, opts: Required<SshOptions>): Promise<Client> {
     const pinned = publicKeyBlob(target.hostKey);
     return new Promise((resolve, reject) => {
-        const client = new Client();
+        // Required here, not imported: a dynamic provider's serialized code then holds
+        // `require("ssh2")`, resolved from the program's node_modules wherever it runs (a module
+        // imported at the top would be serialized by value when the loader hides its origin).
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { Client: SshClient } = require("ssh2") as typeof import("ssh2");
+        const client: Client = new SshClient();
         let mismatch: HostKeyMismatchError | undefined;
         const config: ConnectConfig = {
             host: target.host,

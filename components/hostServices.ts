@@ -1,0 +1,180 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/types";
+import { HostBootstrap } from "../providers/bootstrap";
+import { HostFiles, type FileSpec, type PodmanSecretSpec } from "../providers/hostFiles";
+import { renderBootstrapScript } from "../render/cloudinit";
+import { quadletServiceName } from "../render/quadlet";
+import { bootstrapSpec } from "../topology/bootstrap";
+import { hostFiles, SecretRefs, type HostFile, type PodmanSecretName, type SecretField } from "../topology/hostFiles";
+import { QUADLET_DIR, USER_UNIT_DIR } from "../topology/hostFiles/layout";
+import { renderSecretFile } from "../topology/hostFiles/secretContent";
+import type { Topology, TopologyHost } from "../topology/types";
+import type { Host } from "./host";
+
+/** Every secret value a host's files and podman secrets can need, by stack field (undefined: not in this stack). */
+export type SecretValues = Readonly<Partial<Record<SecretField, pulumi.Output<string>>>>;
+
+export interface HostServicesArgs {
+    config: StackConfig;
+    topology: Topology;
+    host: TopologyHost;
+    /** The machine (cloud server or existing host). */
+    machine: Host;
+    secretValues: SecretValues;
+    /** Our deployment key (logs in as admin and senex). */
+    deployKey: { privateKey: pulumi.Output<string>; publicKey: pulumi.Output<string> };
+    /**
+     * Private addresses of every host, when the cloud assigns them (DigitalOcean); otherwise the
+     * topology's fixed addresses are used and the files are known at preview.
+     */
+    addresses?: pulumi.Output<Record<string, string>>;
+    /** Cloud hosts: the bootstrap is cloud-init's; wait for it before the first write. */
+    cloudInit: boolean;
+}
+
+/** Units of a host's Quadlets that read a podman secret, by secret name. */
+export function secretReaders(files: readonly HostFile[]): Map<string, string[]> {
+    const readers = new Map<string, string[]>();
+    for (const f of files) {
+        if (!f.path.endsWith(".container")) continue;
+        const unit = quadletServiceName(f.path.slice(f.path.lastIndexOf("/") + 1));
+        for (const m of f.content.matchAll(/^Secret=([^,\s]+)/gm)) readers.set(m[1]!, [...(readers.get(m[1]!) ?? []), unit]);
+    }
+    return readers;
+}
+
+/** Registry images the host's Quadlets run (not references to `.image`/`.build` units). */
+export function quadletImages(files: readonly HostFile[]): string[] {
+    const images = new Set<string>();
+    for (const f of files) if (f.path.endsWith(".container")) for (const m of f.content.matchAll(/^Image=(\S+)$/gm)) if (!/\.(image|build)$/.test(m[1]!)) images.add(m[1]!);
+    return [...images].sort();
+}
+
+const spec = (f: HostFile, content: string): FileSpec => ({
+    content,
+    mode: f.mode,
+    owner: f.owner,
+    restarts: f.restarts,
+    ...(f.containerOwner ? { containerOwner: f.containerOwner } : {}),
+    ...(f.seed ? { seed: true } : {}),
+});
+
+/**
+ * The services of one host over SSH, in layers:
+ * 1. `existing` hosts only: the Day-0 bootstrap (the same spec cloud-init applies on cloud hosts);
+ * 2. `system` (admin, sudo): root-owned files, e.g. the host firewall narrowed to exact peers;
+ * 3. `user` (senex, rootless): podman secrets, images, Quadlets, configs, scripts, timers.
+ * Each layer is one resource: a no-op `up` opens no SSH session, a change is one connection.
+ */
+export class HostServices extends pulumi.ComponentResource {
+    /** The user layer: other hosts' services that depend on this host's (e.g. the app on the database) wait on it. */
+    declare public readonly userLayer: HostFiles;
+    declare public readonly systemLayer: HostFiles;
+
+    constructor(name: string, args: HostServicesArgs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("senex:host:Services", name, {}, opts);
+        const { config, topology, host, machine } = args;
+        const child = { parent: this };
+
+        const fileSet = (addresses?: Record<string, string>) =>
+            hostFiles(config, topology, host, addresses ? { addressOf: (n) => addresses[n] ?? fail(`no private address for host ${n}`) } : {});
+        // Fixed addresses: the file set is plain data, so preview shows every file.
+        const set = args.addresses ? args.addresses.apply(fileSet) : pulumi.output(fileSet());
+
+        const target = (user: string) => pulumi.all([machine.ssh.host, machine.ssh.hostKey]).apply(([h, hostKey]) => ({ name: host.name, host: h, port: config.ssh.port, user, hostKey }));
+
+        let bootstrap: HostBootstrap | undefined;
+        if (!args.cloudInit) {
+            const existing = config.hosts.find((h) => h.name === host.name);
+            const script = args.deployKey.publicKey.apply((deployPublicKey) =>
+                renderBootstrapScript({ ...bootstrapSpec(config, topology, host, { deployPublicKey }), ...(config.caCertificates.length > 0 ? { caCertificates: config.caCertificates } : {}) }),
+            );
+            bootstrap = new HostBootstrap(
+                `${name}-bootstrap`,
+                {
+                    target: pulumi.all([machine.ssh.host, machine.ssh.hostKey]).apply(([h, hostKey]) => ({ name: host.name, host: h, port: config.ssh.port, hostKey })),
+                    firstLogin: pulumi.output({ user: existing?.bootstrapUser ?? "root", privateKey: config.bootstrapSshKey ? pulumi.secret(config.bootstrapSshKey.reveal()) : args.deployKey.privateKey }),
+                    adminLogin: pulumi.output({ user: "admin", privateKey: args.deployKey.privateKey }),
+                    script,
+                },
+                { ...child, dependsOn: [machine.resource] },
+            );
+        }
+        const after = bootstrap ? [bootstrap] : [machine.resource];
+
+        const isSystem = (f: HostFile) => f.owner === "root";
+        this.systemLayer = new HostFiles(
+            `${name}-system`,
+            {
+                target: target("admin"),
+                privateKey: args.deployKey.privateKey,
+                layer: "system",
+                files: set.apply((s) => Object.fromEntries(s.files.filter((f) => isSystem(f) && !f.fromSecrets).map((f) => [f.path, spec(f, f.content)]))),
+                unitDirs: ["/etc/systemd/system/"],
+                waitForCloudInit: args.cloudInit,
+            },
+            { ...child, dependsOn: after },
+        );
+
+        const value = (field: SecretField): pulumi.Output<string> => args.secretValues[field] ?? pulumi.output(fail(`${host.name}: the stack has no value for secret ${field}`));
+        // Secret-derived files: rendered inside the secrets' apply; the plaintext only ever travels as a secret input.
+        const secretFiles = set.apply((s) => {
+            const derived = s.files.filter((f) => f.fromSecrets && !isSystem(f));
+            const fields = [...new Set(derived.flatMap((f) => secretFieldsOf(f)))];
+            return pulumi.secret(
+                pulumi.all(fields.map(value)).apply((vals) => {
+                    const lookup = (field: SecretField) => vals[fields.indexOf(field)]!;
+                    return Object.fromEntries(derived.map((f) => [f.path, spec(f, renderSecretFile(f.fromSecrets!, lookup))]));
+                }),
+            );
+        });
+        const podmanSecrets = set.apply((s) => {
+            const readers = secretReaders(s.files);
+            return pulumi.secret(
+                pulumi.all(s.podmanSecrets.map((n) => value(SecretRefs[n]))).apply((vals) =>
+                    Object.fromEntries(s.podmanSecrets.map((n: PodmanSecretName, i): [string, PodmanSecretSpec] => [n, { value: vals[i]!, restarts: readers.get(n) ?? [] }])),
+                ),
+            );
+        });
+        this.userLayer = new HostFiles(
+            `${name}-user`,
+            {
+                target: target("senex"),
+                privateKey: args.deployKey.privateKey,
+                layer: "user",
+                files: set.apply((s) => Object.fromEntries(s.files.filter((f) => !isSystem(f) && !f.fromSecrets).map((f) => [f.path, spec(f, f.content)]))),
+                secretFiles,
+                podmanSecrets,
+                images: set.apply((s) => quadletImages(s.files)),
+                unitDirs: [`${QUADLET_DIR}/`, `${USER_UNIT_DIR}/`],
+            },
+            { ...child, dependsOn: [this.systemLayer, ...(opts.dependsOn ? (Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn]) : [])] as pulumi.Resource[] },
+        );
+        this.registerOutputs({});
+    }
+}
+
+/** The secret fields a secret-derived file is rendered from. */
+function secretFieldsOf(f: HostFile): SecretField[] {
+    const s = f.fromSecrets!;
+    switch (s.kind) {
+        case "redis-auth":
+        case "sentinel-auth":
+        case "registry-auth":
+            return [s.password];
+        case "pgbouncer-auth":
+            return s.users.map((u) => u.password);
+        case "pgpass":
+            return s.entries.map((e) => e.password);
+        case "postgres-roles":
+            return s.roles.map((r) => r.password);
+        default: {
+            const never: never = s;
+            throw new Error(`unknown secret file source ${JSON.stringify(never)}`);
+        }
+    }
+}
+
+function fail(message: string): never {
+    throw new Error(message);
+}
