@@ -58,12 +58,14 @@ describe("stack config", () => {
     });
 
     it("Pulumi.yaml declares exactly the keys config/ knows, with their descriptions", () => {
-        const doc = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type?: string; description: string; secret?: boolean }> };
+        const doc = parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type?: string; items?: { type: string }; description: string; secret?: boolean }> };
         expect(Object.keys(doc.config).sort()).toEqual(Object.keys(CONFIG_KEYS).sort());
         for (const [k, spec] of Object.entries(CONFIG_KEYS)) {
             expect(doc.config[k].description).toBe(spec.description);
             expect(doc.config[k].type).toBe(spec.type === "object" ? undefined : spec.type);
             expect(Boolean(doc.config[k].secret)).toBe(spec.secret === "required");
+            // The CLI refuses the whole project file when an array key has no item type.
+            if (spec.type === "array") expect(doc.config[k].items?.type).toBe("string");
         }
     });
 });
