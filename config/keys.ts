@@ -13,20 +13,26 @@ export interface ConfigKey {
     type: PulumiConfigType;
     secret: SecretRule;
     description: string;
+    /**
+     * Every stack must set it. Only these are declared in Pulumi.yaml's `config:`: the CLI treats a
+     * declared key without a default as required in every stack (pulumi/pulumi#21797), so optional
+     * keys are listed in a comment there instead.
+     */
+    required?: true;
 }
 
 export const CONFIG_KEYS = {
-    cloud: { type: "string", secret: "never", description: "Where the servers are: hetzner | digitalocean | existing (servers you already have)." },
-    phase: { type: "integer", secret: "never", description: "Deployment phase: 1 single server, 2 separated services + monitoring + backups, 3 high availability." },
-    domain: { type: "string", secret: "never", description: "Public domain of the app (apex); www.<domain> is served too." },
+    cloud: { type: "string", secret: "never", required: true, description: "Where the servers are: hetzner | digitalocean | existing (servers you already have)." },
+    phase: { type: "integer", secret: "never", required: true, description: "Deployment phase: 1 single server, 2 separated services + monitoring + backups, 3 high availability." },
+    domain: { type: "string", secret: "never", required: true, description: "Public domain of the app (apex); www.<domain> is served too." },
     region: { type: "string", secret: "never", description: "Cloud location (hetzner: fsn1, nbg1, hel1, ...; digitalocean: fra1, ams3, nyc3, ...). Not used with cloud=existing." },
     sizes: { type: "object", secret: "never", description: "Server type per host group {main, web, db, cache, redis, worker, monitoring}; defaults per cloud and phase." },
     webCount: { type: "integer", secret: "never", description: "Number of web (nginx + daphne) hosts in phase 3 (>= 2; phases 1-2 use 1)." },
     workerCount: { type: "integer", secret: "never", description: "Number of Celery worker hosts in phase 3 (>= 2; phases 1-2 run the worker on one host)." },
     daphnePerHost: { type: "integer", secret: "never", description: "Daphne processes per web host, listening on 8001, 8002, ... (default 2)." },
     images: { type: "object", secret: "never", description: "Container images {app, postgres, redis, nginx, pgbouncer, prometheus, alertmanager, grafana, loki, alloy, nodeExporter, postgresExporter, redisExporter, haproxy}; pinned by digest when protect is true; haproxy only on the load balancer of existing servers in phase 3." },
-    adminSshKeys: { type: "array", secret: "never", description: "SSH public keys of the operators; they log in as `admin` (sudo)." },
-    hosts: { type: "object", secret: "never", description: "cloud=existing only: [{name, address, privateAddress, hostKey, roles}] with the host's pinned SSH host key." },
+    adminSshKeys: { type: "array", secret: "never", required: true, description: "SSH public keys of the operators; they log in as `admin` (sudo)." },
+    hosts: { type: "object", secret: "never", description: "cloud=existing only: [{name, address, privateAddress, hostKey, roles, bootstrapUser}] with the host's pinned SSH host key; bootstrapUser (default root) is who the one-time bootstrap logs in as." },
     network: { type: "object", secret: "never", description: "Private network {cidr, subnet} (default 10.0.0.0/16 with subnet 10.0.1.0/24)." },
     backups: { type: "object", secret: "never", description: "Backups (phases 2-3) {enabled, retentionDays, redisRetentionDays, hourUtc, bucket, endpoint, region}." },
     acme: { type: "object", secret: "never", description: "TLS certificates {email, directoryUrl}; directoryUrl defaults to Let's Encrypt production." },
