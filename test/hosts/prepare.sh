@@ -4,6 +4,9 @@
 #  - host tools: systemd-nspawn, mmdebstrap, uidmap, zstd, iproute2, ssh-keygen, and
 #    apt-cacher-ng (the apt proxy the hosts use: they have no route off this machine);
 #  - the cached trixie cloud-image rootfs (test/hosts/harness/build-rootfs.sh);
+#  - the cached images tests push to the test registry: the stand-in app (test/hosts/app) and
+#    senex/postgres, redis, nginx, pgbouncer (test/hosts/images), linked as
+#    $SENEX_CACHE/senex-<name>-current.oci.tar;
 #  - apt-cacher-ng's configuration and cache directories (the harness starts the proxy on the
 #    bridge gateway only while hosts run);
 #  - leftovers of a crashed earlier run are removed (hosts, cgroups, veths, bridge, proxy).
@@ -21,6 +24,11 @@ senex_point "$SENEX_CACHE/trixie-host-current.tar.zst" "$tarball"
 app_oci="$(bash "$here/app/build-image.sh")"
 senex_point "$SENEX_CACHE/senex-app-current.oci.tar" "$app_oci"
 senex_point "$SENEX_CACHE/senex-app-current.tar.zst" "${app_oci%.oci.tar}.tar.zst"
+# The stand-in service images (test/hosts/images/README.md): OCI archives pushed by tests.
+for image in postgres redis nginx pgbouncer; do
+  image_oci="$(bash "$here/images/build-$image.sh")"
+  senex_point "$SENEX_CACHE/senex-$image-current.oci.tar" "$image_oci"
+done
 
 # apt-cacher-ng: Debian's default upstream (ftp.debian.org) does not resolve here; deb.debian.org
 # does. Our own config dir, so the machine's /etc stays as the package left it; under /var/cache

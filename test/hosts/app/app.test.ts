@@ -10,12 +10,12 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { stringify as toYaml } from "yaml";
 import { appSecretRefs, renderAppEnv } from "../../../render/appenv";
 import { cacheRoot } from "../../support/cache";
 import { wsConnect } from "../../support/websocket";
-import { TestHost, destroyHosts, startHosts } from "../harness";
+import { TestHost, destroyHosts } from "../harness";
 import { TestRegistry, startRegistry } from "../harness/registry";
+import { EMPTY_AUTH_FILE, RegistryHost, SENEX_AUTH_FILE, startRegistryHost } from "../harness/seeded";
 
 jest.setTimeout(900_000);
 
@@ -29,14 +29,10 @@ describe("stand-in app image from the test registry", () => {
   let host: TestHost;
   let digest: string;
   let image: string;
-  let senexUid: string;
+  /** Runs argv as `senex` (rootless podman needs its runtime dir). */
+  let asSenex: RegistryHost["asSenex"];
   const dbPassword = randomBytes(12).toString("hex");
   const redisPassword = randomBytes(12).toString("hex");
-
-  /** Runs argv as `senex` (rootless podman needs its runtime dir). */
-  const asSenex = (argv: string[], opts: { input?: string; timeoutMs?: number } = {}) =>
-    host.exec(["runuser", "-u", "senex", "--", "env", `XDG_RUNTIME_DIR=/run/user/${senexUid}`, "HOME=/home/senex", ...argv],
-      { timeoutMs: opts.timeoutMs ?? 180_000, input: opts.input });
 
   /** `podman run` argv with the rendered env file and every app secret, on the host network. */
   const appRun = (extra: string[], command: string[]) => [
@@ -65,32 +61,13 @@ describe("stand-in app image from the test registry", () => {
     digest = await registry.push(oci, REPO, TAG);
     console.log(`push ${(fs.statSync(oci).size / 2 ** 20).toFixed(0)} MiB OCI archive: ${Date.now() - t0} ms`);
     image = `${registry.address}/${REPO}:${TAG}`;
-    [host] = await startHosts(1, {
-      names: ["app-1"],
-      seed: (h) => ({
-        userData: "#cloud-config\n" + toYaml({
-          // no Recommends: a third of the install time on these 2 cores; everything needed is listed
-          apt: { proxy: h.aptProxy, conf: 'APT::Install-Recommends "false";\n' },
-          ca_certs: { trusted: [registry.caCertPem] },
-          package_update: true,
-          packages: ["podman", "uidmap", "passt", "postgresql-17", "valkey-server"],
-          users: [{ name: "senex", shell: "/bin/bash", lock_passwd: true }],
-          ssh_genkeytypes: ["ed25519"],
-          write_files: [
-            { path: "/home/senex/.config/containers/auth.json", content: registry.authFileJson(), permissions: "0600", defer: true },
-            { path: "/home/senex/empty-auth.json", content: "{}\n", permissions: "0600", defer: true },
-          ],
-          runcmd: [["chown", "-R", "senex:senex", "/home/senex"], ["loginctl", "enable-linger", "senex"]],
-        }),
-      }),
+    const seeded = await startRegistryHost({
+      name: "app-1",
+      registry,
+      packages: ["podman", "uidmap", "passt", "postgresql-17", "valkey-server"],
     });
-    const t1 = Date.now();
-    const ci = await host.exec(["cloud-init", "status", "--wait"], { timeoutMs: 600_000 });
-    console.log(`cloud-init with podman + postgresql-17 + valkey: ${Date.now() - t1} ms after SSH`);
-    if (!/status: done/.test(ci.stdout)) throw new Error(`cloud-init: ${ci.stdout}${ci.stderr}`);
-    senexUid = (await host.exec(["id", "-u", "senex"])).stdout.trim();
-    // Wait for senex's user manager (linger) so /run/user/<uid> exists.
-    await host.exec(["sh", "-c", `for i in $(seq 100); do test -S /run/user/${senexUid}/bus && exit 0; sleep 0.1; done; exit 1`]);
+    ({ host, asSenex } = seeded);
+    console.log(`cloud-init with podman + postgresql-17 + valkey: ${seeded.cloudInitMs} ms after SSH`);
 
     // PostgreSQL 17 (Debian's cluster, SSL on with the snakeoil cert) and two Valkey instances with
     // a password, like the broker (6379) and the cache (6380).
@@ -128,14 +105,14 @@ describe("stand-in app image from the test registry", () => {
   });
 
   it("refuses a pull without credentials", async () => {
-    const r = await asSenex(["podman", "pull", "--authfile", "/home/senex/empty-auth.json", image]);
+    const r = await asSenex(["podman", "pull", "--authfile", EMPTY_AUTH_FILE, image]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/authentication required|unauthorized/i);
   });
 
   it("pulls with the auth file over TLS from the test CA, at the pushed digest", async () => {
     const t0 = Date.now();
-    const r = await asSenex(["podman", "pull", "--quiet", "--authfile", "/home/senex/.config/containers/auth.json", image]);
+    const r = await asSenex(["podman", "pull", "--quiet", "--authfile", SENEX_AUTH_FILE, image]);
     console.log(`pull as senex: ${Date.now() - t0} ms`);
     expect(r.code).toBe(0);
     const inspect = await asSenex(["podman", "image", "inspect", "--format", "{{.Digest}}", image]);
