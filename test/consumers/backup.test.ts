@@ -152,9 +152,11 @@ sed -n 's/^senex_backup_last_success_timestamp_seconds{kind="postgres-full"} \\(
       files: { ...units, "senex-backup-redis.timer": brokenUnit, "senex-backup": renderBackupScript(spec) },
     });
     expect(unitRun.stdout + unitRun.stderr).toMatch(/Unknown key 'OnCalender' in section \[Timer\]/);
-    const brokenScript = renderBackupScript(spec).replace('--volume "$mount"', "--volume $mount");
+    const script = renderBackupScript(spec);
+    expect(script).toContain('"$data"');
+    const brokenScript = script.replace('"$data"', "$data");
     const shRun = runInTrixie(["shellcheck", "-S", "style", "senex-backup"], { files: { "senex-backup": brokenScript } });
     expectExit(shRun, 1);
-    expect(shRun.stdout).toMatch(/SC2206/);
+    expect(shRun.stdout).toMatch(/SC2086/);
   });
 });
