@@ -126,9 +126,22 @@ export function unitsToRestart(spec: FileSets, changed: readonly string[], remov
     return units;
 }
 
-/** The one shell text run on hosts for a write: fixed, arguments positional, content on stdin. */
-const WRITE_SCRIPT =
-    'set -eu; if [ -n "${4:-}" ] && [ -e "$1" ] && { [ "$4" = absent ] || [ "$(sha256sum < "$1" | cut -d" " -f1)" != "$4" ]; }; then echo kept; exit 0; fi; d=$(dirname "$1"); mkdir -p "$d"; t=$(mktemp "$d/.senex-write.XXXXXX"); trap \'rm -f "$t"\' EXIT; cat > "$t"; chown "$3" "$t"; chmod "$2" "$t"; mv -f "$t" "$1"; trap - EXIT';
+/**
+ * The one shell text run on hosts for a write: fixed, arguments positional, content on stdin.
+ * $1 path, $2 mode, $3 owner, $4 seed guard ("" | "absent" | sha256 of our last write), $5 sha256
+ * of the content. The temp file only replaces the target when the whole content arrived (a
+ * connection cut mid-stream ends `cat` early: the hash then differs and nothing is renamed), and a
+ * hangup removes it.
+ */
+const WRITE_SCRIPT = [
+    "set -eu",
+    'if [ -n "${4:-}" ] && [ -e "$1" ] && { [ "$4" = absent ] || [ "$(sha256sum < "$1" | cut -d" " -f1)" != "$4" ]; }; then echo kept; exit 0; fi',
+    'd=$(dirname "$1"); mkdir -p "$d"; t=$(mktemp "$d/.senex-write.XXXXXX")',
+    "trap 'rm -f \"$t\"' EXIT; trap 'exit 129' HUP INT TERM PIPE",
+    'cat > "$t"',
+    '[ "$(sha256sum < "$t" | cut -d" " -f1)" = "$5" ] || { echo "senex-write: $1: content arrived incomplete" >&2; exit 3; }',
+    'chown "$3" "$t"; chmod "$2" "$t"; mv -f "$t" "$1"; trap - EXIT',
+].join("; ");
 const HASH_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then sha256sum "$f"; else echo "missing  $f"; fi; done';
 /** cloud-init's first boot: `status --wait` exits 0 (done) or 2 (done with recoverable errors). */
 const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";
@@ -173,7 +186,7 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): 
             // A seed is replaced only if nobody rewrote it since our last write (else the service's version stays).
             const before = olds?.files[path] ?? olds?.secretFiles[path];
             const guard = f.seed ? (before ? sha256(before.content) : "absent") : "";
-            await s.run(unshare(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, owner, guard], f), { sudo, stdin: f.content });
+            await s.run(unshare(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, owner, guard, sha256(f.content)], f), { sudo, stdin: f.content });
         }
         if (remove.length > 0) await s.run(unshare(["rm", "-f", "--", ...remove]), { sudo });
         const touchedUnits = [...write, ...remove].some((p) => news.unitDirs.some((d) => p.startsWith(d)) || (olds?.unitDirs ?? []).some((d) => p.startsWith(d)));

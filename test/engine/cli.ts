@@ -171,20 +171,20 @@ export class PulumiCli {
     return this.run(["config", "set", key, ...(secret ? ["--secret"] : ["--plaintext"]), "--stack", stack], { stdin: value });
   }
 
-  up(stack: string, extra: readonly string[] = []): Promise<CliResult> {
-    return this.run(["up", "--yes", "--skip-preview", "--stack", stack, ...extra], { program: true });
+  up(stack: string, extra: readonly string[] = [], opts: Pick<RunOptions, "allowFailure" | "timeoutMs"> = {}): Promise<CliResult> {
+    return this.run(["up", "--yes", "--skip-preview", "--stack", stack, ...extra], { program: true, ...opts });
   }
 
-  preview(stack: string, extra: readonly string[] = [], opts: Pick<RunOptions, "allowFailure"> = {}): Promise<CliResult> {
+  preview(stack: string, extra: readonly string[] = [], opts: Pick<RunOptions, "allowFailure" | "timeoutMs"> = {}): Promise<CliResult> {
     return this.run(["preview", "--stack", stack, ...extra], { program: true, ...opts });
   }
 
-  refresh(stack: string, extra: readonly string[] = []): Promise<CliResult> {
-    return this.run(["refresh", "--yes", "--skip-preview", "--stack", stack, ...extra], { program: true });
+  refresh(stack: string, extra: readonly string[] = [], opts: Pick<RunOptions, "allowFailure" | "timeoutMs"> = {}): Promise<CliResult> {
+    return this.run(["refresh", "--yes", "--skip-preview", "--stack", stack, ...extra], { program: true, ...opts });
   }
 
-  destroy(stack: string, extra: readonly string[] = []): Promise<CliResult> {
-    return this.run(["destroy", "--yes", "--skip-preview", "--stack", stack, ...extra], { program: true });
+  destroy(stack: string, extra: readonly string[] = [], opts: Pick<RunOptions, "allowFailure" | "timeoutMs"> = {}): Promise<CliResult> {
+    return this.run(["destroy", "--yes", "--skip-preview", "--stack", stack, ...extra], { program: true, ...opts });
   }
 
   async stackExport(stack: string, { showSecrets = false } = {}): Promise<StackExport> {
@@ -265,13 +265,19 @@ function runProcess(
   opts: { cwd: string; env: NodeJS.ProcessEnv; stdin?: string; timeoutMs: number },
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"] });
+    // Its own process group: a timeout ends the CLI and every plugin it started (a plugin left
+    // behind would hold the output pipes open, and nothing would ever resolve).
+    const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+      }
       reject(new Error(`pulumi ${argv.join(" ")} timed out after ${opts.timeoutMs} ms\n${stdout}\n${stderr}`));
     }, opts.timeoutMs);
     child.once("error", (err) => {

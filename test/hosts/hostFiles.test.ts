@@ -128,6 +128,32 @@ describe("HostFiles provider on a real host", () => {
         base = fixed;
     });
 
+    it("a connection cut in the middle of a write leaves the old file whole, and a re-run converges", async () => {
+        const big = "x".repeat(48 * 1024 * 1024) + "\n"; // long enough to still be streaming when the cut comes
+        const path = "/etc/senex-test/big.conf";
+        await hostFilesProvider.update!("files-a:system", base, { ...base, files: { ...base.files, [path]: { content: "old\n", mode: "0644", owner: "root:root" } } });
+        const withBig = { ...base, files: { ...base.files, [path]: { content: big, mode: "0644", owner: "root:root" } } };
+        const before = { ...base, files: { ...base.files, [path]: { content: "old\n", mode: "0644", owner: "root:root" } } };
+        const applying = hostFilesProvider.update!("files-a:system", before, withBig);
+        const outcome = applying.then(() => "finished", (e: Error) => e.message);
+        // Cut the connection from the host's side while the content streams into the temp file.
+        let cut = false;
+        for (let i = 0; i < 200 && !cut; i++) {
+            cut = (await sh(`ls ${"/etc/senex-test"}/.senex-write.* 2>/dev/null | head -1`)) !== "";
+            if (!cut) await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(cut).toBe(true);
+        await sh("pkill -KILL -f 'sshd-session: root' || pkill -KILL -f 'sshd: root@' || true");
+        expect(await outcome).not.toBe("finished");
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await sh(`cat ${path}`)).toBe("old"); // never a truncated file in place
+        expect(await sh("ls -a /etc/senex-test | grep -c senex-write || true")).toBe("0"); // the hangup removed the temp file
+        await hostFilesProvider.update!("files-a:system", before, withBig); // state still says `before`: the re-run
+        expect(await sh(`sha256sum < ${path} | cut -d' ' -f1`)).toBe(require("crypto").createHash("sha256").update(big).digest("hex"));
+        await hostFilesProvider.update!("files-a:system", withBig, base);
+        expect(await sh(`test -e ${path} && echo present || echo gone`)).toBe("gone");
+    });
+
     it("delete against an unreachable host ends within its bound and says how to forget it", async () => {
         const gone = { ...base, target: { ...base.target, name: "gone-1", host: GATEWAY.replace(/\.1$/, ".248") } };
         const t0 = Date.now();
