@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { renderNginxConf } from "../../render/nginx";
 import { renderPgBouncerAuthFile, scramVerifier } from "../../render/pgbouncer";
+import { CONTAINER_USERS } from "../../render/quadlet-host";
 import { cacheRoot } from "../support/cache";
 import { TestHost, ToolRun, destroyHosts } from "./harness";
 import { TestRegistry, startRegistry } from "./harness/registry";
@@ -57,11 +58,13 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
     const logs = await asSenex(["podman", "logs", "--tail", "40", container]);
     throw new Error(`${argv.join(" ")} never succeeded: ${last.stdout}${last.stderr}\n== ${container} log:\n${logs.stdout}${logs.stderr}`);
   };
+  /** The ids the rendered Quadlets chown files to (render/quadlet-host.ts CONTAINER_USERS): real, effective, saved, fs. */
+  const allUids = (uid: number) => `${uid} ${uid} ${uid} ${uid}`;
   /** The uid line of PID 1 of a container ("999 999 999 999"). */
   const pid1Uids = async (container: string) =>
     (await ok(["podman", "exec", container, "sh", "-c", "grep ^Uid: /proc/1/status"])).replace(/^Uid:\s*/, "").trim().split(/\s+/).join(" ");
-  /** Writes files into a directory of senex's home and hands them to uid/gid 999 inside senex's user namespace. */
-  const configDir = async (dir: string, files: Record<string, string>, owner = "999:999") => {
+  /** Writes files 0600 into a directory of senex's home, chowned to `owner` inside senex's user namespace (as the host-files provider's containerOwner does). */
+  const configDir = async (dir: string, files: Record<string, string>, owner = `${CONTAINER_USERS.redis.uid}:${CONTAINER_USERS.redis.gid}`) => {
     await ok(["mkdir", "-p", dir]);
     for (const [name, content] of Object.entries(files)) {
       await ok(["sh", "-c", 'umask 077 && cat > "$0"', `${dir}/${name}`], content);
@@ -99,7 +102,7 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
   });
 
   describe("senex/postgres", () => {
-    const listen = () => ["-c", `listen_addresses=${host.address}`, "-c", "shared_preload_libraries=pg_stat_statements"];
+    const listen = () => ["-c", `listen_addresses=${host.address},localhost`, "-c", "shared_preload_libraries=pg_stat_statements"];
 
     it("refuses to initialise without a password or trust, with docker-library's message", async () => {
       const r = await asSenex(["podman", "run", "--rm", "--security-opt=no-new-privileges", "-v", "pg-refused:/var/lib/postgresql/data", image.postgres]);
@@ -114,8 +117,8 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
         image.postgres, ["postgres", ...listen()]);
       // The rendered Quadlet's health check: pg_isready on the private address.
       await waitFor(["podman", "exec", "pg", "pg_isready", "-q", "-h", host.address, "-p", "5432"], "pg");
-      expect(await pid1Uids("pg")).toBe("999 999 999 999");
-      expect((await ok(["podman", "exec", "pg", "stat", "-c", "%u:%g %a", "/var/lib/postgresql/data"])).trim()).toBe("999:999 700");
+      expect(await pid1Uids("pg")).toBe(allUids(CONTAINER_USERS.postgres.uid));
+      expect((await ok(["podman", "exec", "pg", "stat", "-c", "%u:%g %a", "/var/lib/postgresql/data"])).trim()).toBe(`${CONTAINER_USERS.postgres.uid}:${CONTAINER_USERS.postgres.gid} 700`);
       expect((await ok(["podman", "exec", "pg", "cat", "/var/lib/postgresql/data/PG_VERSION"])).trim()).toBe("17");
       expect((await ok(["podman", "logs", "pg"]))).toMatch(/PostgreSQL init process complete; ready for start up\./);
     });
@@ -128,7 +131,7 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
 
     it("has pgBackRest and the server tools on PATH", async () => {
       expect(await ok(["podman", "exec", "pg", "pgbackrest", "version"])).toMatch(/^pgBackRest 2\.\d+/);
-      const which = await ok(["podman", "exec", "pg", "sh", "-c", "command -v postgres initdb pg_ctl pg_isready psql pg_basebackup pgbackrest"]);
+      const which = await ok(["podman", "exec", "pg", "sh", "-c", "for t in postgres initdb pg_ctl pg_isready psql pg_basebackup pgbackrest; do command -v $t; done"]);
       expect(which.trim().split("\n")).toEqual([
         ...["postgres", "initdb", "pg_ctl", "pg_isready", "psql", "pg_basebackup"].map((t) => `/usr/lib/postgresql/17/bin/${t}`),
         "/usr/bin/pgbackrest",
@@ -159,7 +162,9 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
     it("stops with SIGINT (fast shutdown)", async () => {
       expect((await ok(["podman", "image", "inspect", "--format", "{{.Config.StopSignal}}", image.postgres])).trim()).toBe("SIGINT");
       await ok(["podman", "stop", "-t", "30", "pg-pw"]);
-      expect(await ok(["podman", "logs", "pg-pw"])).toMatch(/received fast shutdown request/);
+      const logs = await asSenex(["podman", "logs", "pg-pw"]); // the server logs to stderr
+      expect(logs.stderr).toMatch(/received fast shutdown request/);
+      expect(logs.stderr).toMatch(/database system is shut down/);
     });
   });
 
@@ -175,9 +180,9 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
       await runService("redis", ["-v", "redis-data:/data", "-v", "/home/senex/redis-broker:/etc/senex/redis-broker:rw"],
         image.redis, ["redis-server", "/etc/senex/redis-broker/redis.conf"]);
       await waitFor(["podman", "exec", "redis", "sh", "-c", `redis-cli -h ${host.address} -p ${port} ping | grep -q NOAUTH`], "redis");
-      expect(await pid1Uids("redis")).toBe("999 999 999 999");
+      expect(await pid1Uids("redis")).toBe(allUids(CONTAINER_USERS.redis.uid));
       expect((await ok(["podman", "top", "redis", "user", "args"])).split("\n")[1]).toMatch(/^redis\s+valkey-server|^redis\s+redis-server/);
-      expect((await ok(["podman", "exec", "redis", "stat", "-c", "%u:%g", "/data", "/data/appendonlydir"])).trim().split("\n")).toEqual(["999:999", "999:999"]);
+      expect((await ok(["podman", "exec", "redis", "stat", "-c", "%u:%g", "/data", "/data/appendonlydir"])).trim().split("\n")).toEqual(Array(2).fill(`${CONTAINER_USERS.redis.uid}:${CONTAINER_USERS.redis.gid}`));
     });
 
     it("answers PING only with the password (the rendered REDISCLI_AUTH health check)", async () => {
@@ -200,25 +205,7 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
       const info = await waitFor(["podman", "exec", "sentinel", "sh", "-c",
         `redis-cli -h ${host.address} -p 26379 info sentinel | grep -q 'master0:name=senex,status=ok' && redis-cli -h ${host.address} -p 26379 sentinel get-master-addr-by-name senex`], "sentinel");
       expect(info.stdout.trim().split("\n")).toEqual([host.address, String(port)]);
-      expect(await pid1Uids("sentinel")).toBe("999 999 999 999");
-    });
-
-    it("cannot read a config written 0600 by senex (as the host-files provider writes it) unless senex maps to 999", async () => {
-      // Owned by senex on the host = root inside the container: redis (999) may not open it.
-      await configDir("/home/senex/redis-cache", {
-        "redis.conf": `include /etc/senex/redis-cache/auth.conf\nbind 127.0.0.1\nport 6380\ndir /data\n`,
-        "auth.conf": `requirepass ${redisPassword}\n`,
-      }, "0:0");
-      const denied = await asSenex(["podman", "run", "--rm", "--network=host", "--security-opt=no-new-privileges",
-        "-v", "/home/senex/redis-cache:/etc/senex/redis-cache:rw", image.redis, "redis-server", "/etc/senex/redis-cache/redis.conf"]);
-      expect(denied.code).not.toBe(0);
-      expect(denied.stdout + denied.stderr).toMatch(/Permission denied/);
-      // A fix for the Quadlets: UserNS=keep-id:uid=999,gid=999 makes senex's files 999's inside.
-      await runService("redis-keepid", ["--userns=keep-id:uid=999,gid=999", "-v", "/home/senex/redis-cache:/etc/senex/redis-cache:rw"],
-        image.redis, ["redis-server", "/etc/senex/redis-cache/redis.conf"]);
-      const pong = await waitFor(["podman", "exec", "-e", `REDISCLI_AUTH=${redisPassword}`, "redis-keepid", "redis-cli", "--no-auth-warning", "-p", "6380", "ping"], "redis-keepid");
-      expect(pong.stdout.trim()).toBe("PONG");
-      expect(await pid1Uids("redis-keepid")).toBe("999 999 999 999");
+      expect(await pid1Uids("sentinel")).toBe(allUids(CONTAINER_USERS.redis.uid));
     });
 
     it("never contains trixie's AGPL redis packages", async () => {
@@ -245,7 +232,9 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
         fs.rmSync(tmp, { recursive: true, force: true });
       }
       await ok(["mkdir", "-p", "/home/senex/acme-webroot"]);
-      const t = await asSenex(["podman", "run", "--rm", "--network=host", "--security-opt=no-new-privileges",
+      // Own network namespace: `nginx -t` binds the listen sockets too, and the test host does not
+      // lower ip_unprivileged_port_start to 80 as the bootstrap does on real servers.
+      const t = await asSenex(["podman", "run", "--rm", "--security-opt=no-new-privileges",
         "-v", "/home/senex/nginx:/etc/senex/nginx:ro", "-v", "/home/senex/tls:/etc/senex/tls:ro", "-v", "/home/senex/acme-webroot:/srv/acme:ro",
         "-v", "static:/srv/static:ro", image.nginx, "nginx", "-t", "-c", "/etc/senex/nginx/nginx.conf"]);
       expect(t.stderr).toMatch(/syntax is ok/);
@@ -290,7 +279,7 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
   });
 
   describe("senex/pgbouncer", () => {
-    it("starts on a minimal ini as the rendered Quadlet runs it, as uid 999, and pools to PostgreSQL", async () => {
+    it("starts on a minimal ini as the rendered Quadlet runs it, as uid 1001 gid 0, and pools to PostgreSQL", async () => {
       // A role on the trust PostgreSQL above with the SCRAM verifier PgBouncer's auth_file holds.
       const verifier = scramVerifier(bouncerPassword, randomBytes(16));
       await ok(["podman", "exec", "-i", "pg", "psql", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-f", "-"],
@@ -303,18 +292,19 @@ describe("stand-in service images (postgres, redis, nginx, pgbouncer) on a test 
           "ignore_startup_parameters = extra_float_digits,options", "",
         ].join("\n"),
         "userlist.txt": renderPgBouncerAuthFile([{ user: "senex", verifier }]),
-      });
+      }, `${CONTAINER_USERS.pgbouncer.uid}:${CONTAINER_USERS.pgbouncer.gid}`);
       await runService("pgbouncer", ["-v", "/home/senex/pgbouncer:/etc/senex/pgbouncer:ro"], image.pgbouncer,
         ["pgbouncer", "/etc/senex/pgbouncer/pgbouncer.ini"]);
       // The rendered Quadlet's health check.
       await waitFor(["podman", "exec", "pgbouncer", "pg_isready", "-q", "-h", host.address, "-p", "6432"], "pgbouncer");
-      expect(await pid1Uids("pgbouncer")).toBe("999 999 999 999");
+      expect(await pid1Uids("pgbouncer")).toBe(allUids(CONTAINER_USERS.pgbouncer.uid));
+      expect((await ok(["podman", "exec", "pgbouncer", "id", "-g"])).trim()).toBe(String(CONTAINER_USERS.pgbouncer.gid));
       const q = (password: string) => asSenex(["podman", "exec", "-e", `PGPASSWORD=${password}`, "pgbouncer",
         "psql", `host=${host.address} port=6432 dbname=senex user=senex sslmode=disable`, "-tAc", "select current_user"]);
       expect((await q(bouncerPassword)).stdout).toBe("senex\n");
       const wrong = await q("not-the-password");
       expect(wrong.code).not.toBe(0);
-      expect(wrong.stderr).toMatch(/password authentication failed/);
+      expect(wrong.stderr).toMatch(/SASL authentication failed/); // PgBouncer's own SCRAM check, before any server
     });
   });
 });

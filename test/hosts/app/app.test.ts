@@ -23,6 +23,8 @@ const REPO = "senex/app";
 const TAG = "test";
 const DOMAIN = "app.test";
 const DAPHNE_PORT = 8001;
+/** A registry port of this suite's own, so hosts-tier suites using the test registry can run at the same time. */
+const REGISTRY_PORT = 5002;
 
 describe("stand-in app image from the test registry", () => {
   let registry: TestRegistry;
@@ -56,7 +58,7 @@ describe("stand-in app image from the test registry", () => {
 
   beforeAll(async () => {
     const oci = fs.realpathSync(path.join(cacheRoot(), "senex-app-current.oci.tar"));
-    registry = await startRegistry();
+    registry = await startRegistry({ port: REGISTRY_PORT });
     const t0 = Date.now();
     digest = await registry.push(oci, REPO, TAG);
     console.log(`push ${(fs.statSync(oci).size / 2 ** 20).toFixed(0)} MiB OCI archive: ${Date.now() - t0} ms`);
