@@ -87,7 +87,7 @@ export class HostServices extends pulumi.ComponentResource {
         if (!args.cloudInit) {
             const existing = config.hosts.find((h) => h.name === host.name);
             const script = args.deployKey.publicKey.apply((deployPublicKey) =>
-                renderBootstrapScript({ ...bootstrapSpec(config, topology, host, { deployPublicKey }), ...(config.caCertificates.length > 0 ? { caCertificates: config.caCertificates } : {}) }),
+                renderBootstrapScript(bootstrapSpec(config, topology, host, { deployPublicKey })),
             );
             bootstrap = new HostBootstrap(
                 `${name}-bootstrap`,
@@ -145,6 +145,7 @@ export class HostServices extends pulumi.ComponentResource {
                 files: set.apply((s) => Object.fromEntries(s.files.filter((f) => !isSystem(f) && !f.fromSecrets).map((f) => [f.path, spec(f, f.content)]))),
                 secretFiles,
                 podmanSecrets,
+                directories: set.apply((s) => Object.fromEntries(s.directories.map((d) => [d.path, { mode: d.mode, ...(d.containerOwner ? { containerOwner: d.containerOwner } : {}) }]))),
                 images: set.apply((s) => quadletImages(s.files)),
                 unitDirs: [`${QUADLET_DIR}/`, `${USER_UNIT_DIR}/`],
             },

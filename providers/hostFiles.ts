@@ -48,6 +48,12 @@ export interface FileSpec {
     seed?: boolean;
 }
 
+/** A directory of the `user` layer with a mode (and container ownership) of its own. */
+export interface DirectorySpec {
+    mode: string;
+    containerOwner?: { uid: number; gid: number };
+}
+
 /** A podman secret of the `user` layer: created from stdin, never on a command line. */
 export interface PodmanSecretSpec {
     value: string;
@@ -74,6 +80,8 @@ export interface HostFilesInputs {
     unitDirs: string[];
     /** `user` layer: podman secrets by name (created before any unit starts). */
     podmanSecrets: Record<string, PodmanSecretSpec>;
+    /** `user` layer: directories made (and kept) with their mode and owner before any file is written. */
+    directories: Record<string, DirectorySpec>;
     /** `user` layer: images pulled before the units restart (a start then never waits on a pull). */
     images: string[];
     /** Wait for cloud-init's first boot to finish before the first write (cloud hosts). */
@@ -88,6 +96,7 @@ export interface HostFilesArgs {
     secretFiles?: pulumi.Input<Record<string, pulumi.Input<FileSpec>>>;
     unitDirs?: string[];
     podmanSecrets?: pulumi.Input<Record<string, pulumi.Input<PodmanSecretSpec>>>;
+    directories?: pulumi.Input<Record<string, pulumi.Input<DirectorySpec>>>;
     images?: pulumi.Input<pulumi.Input<string>[]>;
     waitForCloudInit?: boolean;
 }
@@ -142,6 +151,8 @@ const WRITE_SCRIPT = [
     '[ "$(sha256sum < "$t" | cut -d" " -f1)" = "$5" ] || { echo "senex-write: $1: content arrived incomplete" >&2; exit 3; }',
     'chown "$3" "$t"; chmod "$2" "$t"; mv -f "$t" "$1"; trap - EXIT',
 ].join("; ");
+/** $1 directory, $2 mode, $3 owner (uid:gid inside senex's user namespace, or empty). Idempotent. */
+const DIR_SCRIPT = 'set -eu; install -d "$1"; if [ -n "$3" ]; then chown "$3" "$1"; fi; chmod "$2" "$1"';
 const HASH_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then sha256sum "$f"; else echo "missing  $f"; fi; done';
 /** cloud-init's first boot: `status --wait` exits 0 (done) or 2 (done with recoverable errors). */
 const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";
@@ -170,7 +181,8 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): 
     const { write, remove } = planChanges(olds, news);
     const secrets = planSecrets(olds, news);
     const pulls = news.images.filter((i) => !(olds?.images ?? []).includes(i));
-    if (write.length + remove.length + secrets.create.length + secrets.remove.length + pulls.length === 0) return; // e.g. only the provider's code changed: no SSH
+    const dirsChanged = JSON.stringify(olds?.directories ?? {}) !== JSON.stringify(news.directories);
+    if (write.length + remove.length + secrets.create.length + secrets.remove.length + pulls.length === 0 && !dirsChanged) return; // e.g. only the provider's code changed: no SSH
     const { withSsh, CommandError } = transport;
     const { sudo, systemctl, unshare } = layerOf(news);
     const all = { ...news.files, ...news.secretFiles };
@@ -180,6 +192,11 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): 
         if (removedUnits.length > 0) await s.run([...systemctl, "stop", ...removedUnits], { sudo, okCodes: [0, 5] });
         // Secrets first: a unit that starts below finds every secret it names.
         for (const name of secrets.create) await s.run(["podman", "secret", "create", "--replace", name, "-"], { stdin: news.podmanSecrets[name].value });
+        // Enforced on every apply that touches the host (a service may have changed them).
+        for (const [dir, d] of Object.entries(news.directories)) {
+            const owner = d.containerOwner ? `${d.containerOwner.uid}:${d.containerOwner.gid}` : "";
+            await s.run([...(d.containerOwner ? ["podman", "unshare"] : []), "sh", "-c", DIR_SCRIPT, "senex-dir", dir, d.mode, owner], { sudo });
+        }
         for (const path of write) {
             const f = all[path];
             const owner = f.containerOwner ? `${f.containerOwner.uid}:${f.containerOwner.gid}` : f.owner;
@@ -232,10 +249,14 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
         for (const p of dup) failures.push({ property: `secretFiles["${p}"]`, reason: "is also listed in files" });
         for (const n of Object.keys(news.podmanSecrets ?? {}))
             if (news.layer !== "user" || !/^[a-z0-9][a-z0-9_.-]*$/.test(n)) failures.push({ property: `podmanSecrets["${n}"]`, reason: "must be a podman secret name (lower case) of the user layer" });
+        for (const [dir, d] of Object.entries(news.directories ?? {})) {
+            if (news.layer !== "user" || !dir.startsWith("/") || dir.includes("/../")) failures.push({ property: `directories["${dir}"]`, reason: "must be an absolute directory of the user layer" });
+            if (!/^0?[0-7]{3,4}$/.test(d.mode)) failures.push({ property: `directories["${dir}"].mode`, reason: `"${d.mode}" is not an octal mode like 0770` });
+        }
         if ((news.images ?? []).length > 0 && news.layer !== "user") failures.push({ property: "images", reason: "images are pulled by the user layer only" });
         if (!/^ssh-ed25519 /.test(news.target?.hostKey ?? "")) failures.push({ property: "target.hostKey", reason: "must be the host's pinned ssh-ed25519 key" });
         return {
-            inputs: { ...news, files: news.files ?? {}, secretFiles: news.secretFiles ?? {}, unitDirs: news.unitDirs ?? [], podmanSecrets: news.podmanSecrets ?? {}, images: news.images ?? [], waitForCloudInit: news.waitForCloudInit ?? false },
+            inputs: { ...news, files: news.files ?? {}, secretFiles: news.secretFiles ?? {}, unitDirs: news.unitDirs ?? [], podmanSecrets: news.podmanSecrets ?? {}, directories: news.directories ?? {}, images: news.images ?? [], waitForCloudInit: news.waitForCloudInit ?? false },
             failures,
         };
     },
@@ -248,7 +269,7 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
         if (secrets.create.length + secrets.remove.length > 0) changed.push("podmanSecrets");
         const key = "__provider";
         const providerChanged = (olds as unknown as Record<string, unknown>)[key] !== (news as unknown as Record<string, unknown>)[key];
-        const other = (["privateKey", "unitDirs", "images", "waitForCloudInit"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) as string[];
+        const other = (["privateKey", "unitDirs", "images", "waitForCloudInit", "directories"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) as string[];
         if (olds.target.hostKey !== news.target.hostKey || olds.target.user !== news.target.user || olds.target.port !== news.target.port) other.push("target");
         const changes = replaces.length > 0 || changed.length > 0 || other.length > 0 || providerChanged;
         return { changes, replaces, deleteBeforeReplace: replaces.length > 0, stables: ["layer"] };
@@ -261,7 +282,7 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
 
     async update(_id, olds, news) {
         // State written by an older provider version may lack the newer fields.
-        await apply({ ...olds, podmanSecrets: olds.podmanSecrets ?? {}, images: olds.images ?? [] }, news);
+        await apply({ ...olds, podmanSecrets: olds.podmanSecrets ?? {}, images: olds.images ?? [], directories: olds.directories ?? {} }, news);
         return { outs: outputs(news) };
     },
 
@@ -333,7 +354,7 @@ export class HostFiles extends pulumi.dynamic.Resource {
         super(
             hostFilesProvider,
             name,
-            { ...args, secretFiles: args.secretFiles ?? {}, unitDirs: args.unitDirs ?? [], podmanSecrets: args.podmanSecrets ?? {}, images: args.images ?? [], waitForCloudInit: args.waitForCloudInit ?? false, hashes: undefined },
+            { ...args, secretFiles: args.secretFiles ?? {}, unitDirs: args.unitDirs ?? [], podmanSecrets: args.podmanSecrets ?? {}, directories: args.directories ?? {}, images: args.images ?? [], waitForCloudInit: args.waitForCloudInit ?? false, hashes: undefined },
             { ...opts, additionalSecretOutputs: ["privateKey", "secretFiles", "podmanSecrets"] },
         );
     }

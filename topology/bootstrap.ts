@@ -1,6 +1,7 @@
 import type { BootstrapSpec, HostKeyPair } from "../render/cloudinit";
 import type { StackConfig } from "../config/types";
 import { hostFirewall } from "./firewall";
+import { hostFiles } from "./hostFiles";
 import type { Topology, TopologyHost } from "./types";
 
 export interface BootstrapKeys {
@@ -21,6 +22,7 @@ export interface BootstrapKeys {
 export function bootstrapSpec(config: StackConfig, topology: Topology, host: TopologyHost, keys: BootstrapKeys): BootstrapSpec {
     const firewall = topology.privateAddressesFixed ? hostFirewall(config, topology, host) : hostFirewall(config, topology, host, () => config.network.subnet);
     const servesHttp = host.services.some((s) => s.kind === "nginx" || s.kind === "haproxy");
+    const { packages } = hostFiles(config, topology, host);
     return {
         hostname: host.name,
         adminSshKeys: [...config.adminSshKeys, keys.deployPublicKey],
@@ -28,8 +30,9 @@ export function bootstrapSpec(config: StackConfig, topology: Topology, host: Top
         firewall,
         // Rootless nginx binds 80/443 itself, so it sees the client's real address.
         ...(servesHttp ? { unprivilegedPortStart: 80 } : {}),
-        // The ACME client runs on the host (render/acme.ts: lego, HTTP-01 through nginx's webroot).
-        ...(host.services.some((s) => s.kind === "nginx") ? { extraPackages: ["lego"] } : {}),
+        // What the host's own scripts run (lego for ACME, restic for backups): one list, the file set's.
+        ...(packages.length > 0 ? { extraPackages: packages } : {}),
+        ...(config.caCertificates.length > 0 ? { caCertificates: config.caCertificates } : {}),
         ...(config.aptProxy ? { aptProxy: config.aptProxy } : {}),
     };
 }

@@ -44,6 +44,7 @@ beforeAll(async () => {
         secretFiles: { "/etc/senex-test/secret.conf": { content: "password=correct-horse-battery-staple\n", mode: "0600", owner: "root:root", restarts: [] } },
         unitDirs: [UNIT_DIR],
         podmanSecrets: {},
+        directories: {},
         images: [],
         waitForCloudInit: false,
     };

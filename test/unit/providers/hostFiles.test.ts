@@ -10,6 +10,7 @@ const spec = (files: Record<string, FileSpec>, secretFiles: Record<string, FileS
     secretFiles,
     unitDirs: ["/home/senex/.config/containers/systemd/"],
     podmanSecrets: {},
+    directories: {},
     images: [],
     waitForCloudInit: false,
 });
