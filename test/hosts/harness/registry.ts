@@ -11,10 +11,23 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { GATEWAY, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
+import { GATEWAY, ensureNetwork, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
+
+/** The first port from `from` that nobody listens on at GATEWAY (another suite's registry, say). */
+async function freeGatewayPort(from: number): Promise<number> {
+  for (let port = from; port < from + 100; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, GATEWAY, () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port on ${GATEWAY} in ${from}-${from + 99}`);
+}
 
 export interface RegistryOptions {
-  /** Port on GATEWAY (default 5000). */
+  /** Port on GATEWAY (default: the first free one from 5000; suites running at once must not meet). */
   port?: number;
 }
 
@@ -37,7 +50,8 @@ export interface TestRegistry {
 
 /** Starts a registry with a fresh CA, certificate, user and empty storage. */
 export async function startRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
-  const port = opts.port ?? 5000;
+  ensureNetwork();
+  const port = opts.port ?? (await freeGatewayPort(5000));
   const address = `${GATEWAY}:${port}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "senex-registry-"));
   const username = "senex-test";
