@@ -21,3 +21,5 @@ export const deployPublicKey = deployment.secrets.deployKey.publicKey;
 export const backupPassphrase = deployment.secrets.backupPassphrase;
 export const backupBucket = deployment.backup?.bucket;
 export const stack = pulumi.getStack();
+/** What a bootstrap over SSH warned about, per existing host (e.g. a sysctl the host refused). */
+export const bootstrapWarnings = Object.fromEntries(deployment.services.map((s) => [s.hostName, s.bootstrapWarnings]));

@@ -70,6 +70,9 @@ export class HostServices extends pulumi.ComponentResource {
     /** The user layer: other hosts' services that depend on this host's (e.g. the app on the database) wait on it. */
     declare public readonly userLayer: HostFiles;
     declare public readonly systemLayer: HostFiles;
+    declare public readonly hostName: string;
+    /** Warnings of the last bootstrap run over SSH (existing hosts; empty for cloud hosts). */
+    declare public readonly bootstrapWarnings: pulumi.Output<string[]>;
 
     constructor(name: string, args: HostServicesArgs, opts: pulumi.ComponentResourceOptions = {}) {
         super("senex:host:Services", name, {}, opts);
@@ -101,6 +104,8 @@ export class HostServices extends pulumi.ComponentResource {
             );
         }
         const after = bootstrap ? [bootstrap] : [machine.resource];
+        this.hostName = host.name;
+        this.bootstrapWarnings = bootstrap ? bootstrap.warnings.apply((w) => w ?? []) : pulumi.output([]);
 
         const isSystem = (f: HostFile) => f.owner === "root";
         this.systemLayer = new HostFiles(

@@ -40,7 +40,11 @@ export interface HostBootstrapArgs {
     script: pulumi.Input<string>;
 }
 
-export type HostBootstrapState = HostBootstrapInputs & { scriptHash: string };
+export type HostBootstrapState = HostBootstrapInputs & {
+    scriptHash: string;
+    /** What the last run warned about (e.g. a sysctl the host refused): shown by `pulumi stack output`/`export`. */
+    warnings: string[];
+};
 
 const STAMP = "/etc/senex/bootstrap.sha256";
 
@@ -54,12 +58,12 @@ function stamped(script: string): string {
     return `${script.replace(/\n*$/, "\n")}install -d -m 0755 /etc/senex\necho ${sha256(script)} > ${STAMP}\n`;
 }
 
-async function runScript(inputs: HostBootstrapInputs, login: BootstrapLogin): Promise<void> {
+/** Runs the script; returns the warning lines it printed (`senex-bootstrap: WARNING …`). */
+async function runScript(inputs: HostBootstrapInputs, login: BootstrapLogin): Promise<string[]> {
     const { withSsh } = transport;
     const target: SshTarget = { ...inputs.target, user: login.user, privateKey: login.privateKey };
-    await withSsh(target, async (s) => {
-        await s.run(["bash", "-s"], { sudo: login.user !== "root", stdin: stamped(inputs.script), timeoutMs: 1_800_000 });
-    });
+    const r = await withSsh(target, (s) => s.run(["bash", "-s"], { sudo: login.user !== "root", stdin: stamped(inputs.script), timeoutMs: 1_800_000 }));
+    return `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /WARNING/.test(l)).map((l) => l.trim());
 }
 
 export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstrapInputs, HostBootstrapState> = {
@@ -84,14 +88,15 @@ export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstra
     },
 
     async create(inputs) {
-        await runScript(inputs, inputs.firstLogin);
-        return { id: `${inputs.target.name}:bootstrap`, outs: { ...inputs, scriptHash: sha256(inputs.script) } };
+        const warnings = await runScript(inputs, inputs.firstLogin);
+        return { id: `${inputs.target.name}:bootstrap`, outs: { ...inputs, scriptHash: sha256(inputs.script), warnings } };
     },
 
     async update(_id, olds, news) {
         // Only a changed script touches the host; a new key or provider version is state only.
-        if (sha256(news.script) !== olds.scriptHash || news.target.hostKey !== olds.target.hostKey) await runScript(news, news.adminLogin);
-        return { outs: { ...news, scriptHash: sha256(news.script) } };
+        const rerun = sha256(news.script) !== olds.scriptHash || news.target.hostKey !== olds.target.hostKey;
+        const warnings = rerun ? await runScript(news, news.adminLogin) : (olds.warnings ?? []);
+        return { outs: { ...news, scriptHash: sha256(news.script), warnings } };
     },
 
     async read(id, props) {
@@ -112,8 +117,9 @@ export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstra
 /** The Day-0 bootstrap of one existing server (see module comment). */
 export class HostBootstrap extends pulumi.dynamic.Resource {
     declare public readonly scriptHash: pulumi.Output<string>;
+    declare public readonly warnings: pulumi.Output<string[]>;
 
     constructor(name: string, args: HostBootstrapArgs, opts: pulumi.CustomResourceOptions = {}) {
-        super(hostBootstrapProvider, name, { ...args, scriptHash: undefined }, { ...opts, additionalSecretOutputs: ["firstLogin", "adminLogin"] });
+        super(hostBootstrapProvider, name, { ...args, scriptHash: undefined, warnings: undefined }, { ...opts, additionalSecretOutputs: ["firstLogin", "adminLogin"] });
     }
 }

@@ -200,7 +200,9 @@ export function bootstrapCommands(spec: BootstrapSpec): BootstrapCommand[] {
     // reload-or-restart: on a re-run the table is replaced atomically from the new file.
     ["systemctl", "reload-or-restart", FIREWALL_UNIT],
     ["systemctl", "enable", "--now", "fail2ban.service"],
-    ["systemctl", "reload-or-restart", "fail2ban.service"],
+    // restart, not reload: a fail2ban started with Debian's defaults comes out of a reload with no
+    // ban action on the sshd jail (measured on trixie); its bans live in its database.
+    ["systemctl", "restart", "fail2ban.service"],
     ["systemctl", "reload-or-restart", "ssh.service"],
   ];
   if (spec.unprivilegedPortStart !== undefined) {
@@ -292,7 +294,9 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
     "",
     "ensure_user() {",
     '  local name="$1"',
-    '  if ! id -u "$name" >/dev/null 2>&1; then useradd --create-home --shell /bin/bash "$name"; fi',
+    // No automatic subordinate ranges: Debian ships /etc/subuid empty, so useradd would hand out
+    // its own (admin 100000, senex 165536) and senex would not get the range cloud hosts get.
+    '  if ! id -u "$name" >/dev/null 2>&1; then useradd -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 --create-home --shell /bin/bash "$name"; fi',
     "}",
     "",
   ];

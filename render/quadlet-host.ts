@@ -423,7 +423,9 @@ function buildService(ctx: Context, service: HostService): Built[] {
             ...(backup ? { PGBACKREST_CONFIG: backup.configFile } : {}),
           },
           Exec: ["postgres", "-c", `config_file=${CONTAINER_CONFIG}/postgres/postgresql.conf`],
-          HealthCmd: `pg_isready -q -h ${address} -p 5432`,
+          // Over the socket as `postgres` (pg_ident maps the container's root to it): a check over
+          // TCP as root is refused by pg_hba and logs a FATAL line every interval.
+          HealthCmd: `pg_isready -q -h ${POSTGRES_SOCKET_DIR} -p 5432 -U postgres -d postgres`,
           HealthInterval: "10s",
           HealthTimeout: "5s",
           HealthRetries: 5,
