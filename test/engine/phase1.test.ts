@@ -7,37 +7,29 @@
  * Secrets are supplied as encrypted stack config (the random/tls plugins cannot be built here, see
  * test/engine/README.md), so the engine registers only our dynamic providers.
  */
-import { createHash, randomBytes } from "crypto";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
-import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { GENERATED_SECRETS } from "../../config/keys";
 import { roleVerifier } from "../../topology/hostFiles/secretContent";
-import { cacheRoot } from "../support/cache";
-import { loginKeyPair } from "../support/keys";
-import { APT_PROXY_URL, TestHost, destroyHosts, startHosts } from "../hosts/harness";
+import { TestHost, destroyHosts, startHosts } from "../hosts/harness";
 import { startAcmeServer, type AcmeServer } from "../hosts/harness/acme";
 import { startRegistry, type TestRegistry } from "../hosts/harness/registry";
-import { PulumiCli, engineBinDir, repoRoot } from "./cli";
+import { wsConnect } from "../support/websocket";
+import type { PulumiCli } from "./cli";
+import { PHASE1_IMAGES, allowLowPorts, bootstrapKeyPair, createExistingStack } from "./existingStack";
 
 jest.setTimeout(1_800_000);
 
 const STACK = "phase1";
 const DOMAIN = "app.test";
-const IMAGES = ["app", "postgres", "redis", "nginx"] as const;
 /** A first up installs packages through the apt proxy and pulls four images: minutes on 2 busy cores. */
 const UP_TIMEOUT_MS = 1_200_000;
 
-const bootstrapKey = loginKeyPair("operator-bootstrap");
-const deployKey = loginKeyPair("senex-deploy");
-const operatorKey = loginKeyPair("operator");
-const fernet = randomBytes(32).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
-const secrets: Record<string, string> = Object.fromEntries(
-    GENERATED_SECRETS.map((name) => [name, name === "fieldEncryptionKey" ? fernet : `${name}-${randomBytes(18).toString("hex")}`]),
-);
-
+const bootstrapKey = bootstrapKeyPair();
+let secrets: Record<string, string>;
+let deployKey: { private: string };
 let tempRoot: string;
 let cli: PulumiCli;
 let host: TestHost;
@@ -59,11 +51,22 @@ async function sshLogins(): Promise<number> {
 }
 
 /** GET through nginx on the host, as a browser for DOMAIN would (SNI + Host). */
-function viaNginx(urlPath: string, { port = 443, headers = {} }: { port?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string; issuer?: string }> {
+function viaNginx(
+    urlPath: string,
+    { port = 443, headers = {}, method = "GET", body: payload }: { port?: number; headers?: Record<string, string>; method?: string; body?: unknown } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string; issuer?: string }> {
     return new Promise((resolve, reject) => {
         const mod = port === 443 ? https : (require("http") as typeof import("http"));
         const req = mod.request(
-            { host: host.address, port, path: urlPath, method: "GET", agent: false, headers: { host: DOMAIN, ...headers }, ...(port === 443 ? { servername: DOMAIN, rejectUnauthorized: false } : {}) },
+            {
+                host: host.address,
+                port,
+                path: urlPath,
+                method,
+                agent: false,
+                headers: { host: DOMAIN, ...(payload !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+                ...(port === 443 ? { servername: DOMAIN, rejectUnauthorized: false } : {}),
+            },
             (res) => {
                 // Read the certificate now: at "end" the socket is already back in the agent's pool.
                 const issuer = port === 443 ? String((res.socket as import("tls").TLSSocket).getPeerCertificate().issuer?.CN ?? "") : undefined;
@@ -74,8 +77,8 @@ function viaNginx(urlPath: string, { port = 443, headers = {} }: { port?: number
             },
         );
         req.on("error", reject);
-        req.setTimeout(15_000, () => req.destroy(new Error(`timeout GET ${urlPath}`)));
-        req.end();
+        req.setTimeout(15_000, () => req.destroy(new Error(`timeout ${method} ${urlPath}`)));
+        req.end(payload === undefined ? undefined : JSON.stringify(payload));
     });
 }
 
@@ -83,51 +86,18 @@ beforeAll(async () => {
     tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), "senex-phase1-"));
     let t = Date.now();
     [host, peer] = await startHosts(2, { names: ["p1-main", "p1-peer"], rootAuthorizedKeys: [bootstrapKey.public] });
-    // Test hosts have a read-only /proc/sys: set the port floor for rootless nginx from outside
-    // (the bootstrap's sysctl file does it at boot on a real server).
-    const sysctl = require("child_process").spawnSync("nsenter", ["-t", String(host.leaderPid()), "-n", "sysctl", "-w", "net.ipv4.ip_unprivileged_port_start=80"], { encoding: "utf8" });
-    if (sysctl.status !== 0) throw new Error(`sysctl: ${sysctl.stderr}`);
+    allowLowPorts(host);
     timings.hostStartMs = Date.now() - t;
-
     t = Date.now();
-    registry = await startRegistry({ port: 5010 });
-    const images: Record<string, string> = {};
-    for (const name of IMAGES) {
-        const archive = path.join(cacheRoot(), `senex-${name}-current.oci.tar`);
-        await registry.push(archive, `senex/${name}`, "test");
-        images[name] = `${registry.address}/senex/${name}:test`;
-    }
-    timings.registryPushMs = Date.now() - t;
+    registry = await startRegistry();
     acme = await startAcmeServer({ [DOMAIN]: host.address, [`www.${DOMAIN}`]: host.address });
-
-    const workDir = path.join(tempRoot, "project");
-    fs.mkdirSync(workDir);
-    // The project file as users have it, minus `main`: the program host serves index.ts from the repo.
-    fs.writeFileSync(path.join(workDir, "Pulumi.yaml"), fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8").replace(/^main: .*\n/m, ""));
-    cli = PulumiCli.inTempDir({ binDir: engineBinDir(), workDir, entry: path.join(repoRoot, "index.ts"), passphrase: "phase1-test-passphrase", tempRoot });
-    await cli.stackInit(STACK);
-    const stackFile = path.join(workDir, `Pulumi.${STACK}.yaml`);
-    const doc = (parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as Record<string, unknown>;
-    doc.config = {
-        "senex-infra:cloud": "existing",
-        "senex-infra:phase": 1,
-        "senex-infra:domain": DOMAIN,
-        "senex-infra:adminSshKeys": [operatorKey.public],
-        "senex-infra:network": { cidr: "10.213.0.0/16", subnet: "10.213.7.0/24" },
-        "senex-infra:hosts": [{ name: "main", address: host.address, privateAddress: host.address, hostKey: host.hostKeyPublic, roles: ["main"], bootstrapUser: "root" }],
-        "senex-infra:images": images,
-        "senex-infra:acme": { email: `ops@${DOMAIN}`, directoryUrl: acme.directoryUrl },
-        "senex-infra:caCertificates": [registry.caCertPem, acme.caCertPem],
-        "senex-infra:aptProxy": APT_PROXY_URL,
-        "senex-infra:daphnePerHost": 2,
-    };
-    fs.writeFileSync(stackFile, toYaml(doc));
-    for (const [name, value] of Object.entries(secrets)) await cli.run(["config", "set", "--path", `senex-infra:secrets.${name}`, "--secret", "--stack", STACK], { stdin: value });
-    await cli.configSet(STACK, "senex-infra:deploySshKey", deployKey.private, { secret: true });
-    await cli.configSet(STACK, "senex-infra:bootstrapSshKey", bootstrapKey.private, { secret: true });
-    await cli.run(["config", "set", "--path", "senex-infra:registryAuth.registry", "--plaintext", "--stack", STACK], { stdin: registry.address });
-    await cli.run(["config", "set", "--path", "senex-infra:registryAuth.username", "--plaintext", "--stack", STACK], { stdin: registry.username });
-    await cli.run(["config", "set", "--path", "senex-infra:registryAuth.password", "--secret", "--stack", STACK], { stdin: registry.password });
+    const stack = await createExistingStack(
+        { tempRoot, stack: STACK, domain: DOMAIN, phase: 1, hosts: [{ host, name: "main", roles: ["main"] }], registry, images: PHASE1_IMAGES, acme, extraConfig: { "senex-infra:daphnePerHost": 2 } },
+        bootstrapKey,
+    );
+    timings.stackSetupMs = Date.now() - t;
+    ({ cli, secrets } = stack);
+    deployKey = stack.keys.deploy;
 });
 
 // Progress for whoever watches a long run (jest prints a file's results only at its end).
@@ -135,6 +105,18 @@ const progressFile = process.env.SENEX_PROGRESS_FILE;
 const progress = (line: string) => progressFile && fs.appendFileSync(progressFile, `${new Date().toISOString()} ${line}\n`);
 beforeEach(() => progress(`start: ${expect.getState().currentTestName}`));
 afterEach(() => progress(`end: ${expect.getState().currentTestName}`));
+
+describe("pulumi destroy of the stack", () => {
+    it("stops and removes the services from state alone, leaving the bootstrap (users, firewall) in place", async () => {
+        const destroy = await cli.destroy(STACK, [], { timeoutMs: UP_TIMEOUT_MS });
+        expect(destroy.exitCode).toBe(0);
+        const units = await asSenex("systemctl --user list-units 'senex-*' --no-legend --plain | wc -l; ls /home/senex/.config/containers/systemd | wc -l; podman secret ls --noheading | wc -l");
+        expect(units.stdout.trim().split("\n").map(Number)).toEqual([0, 0, 0]);
+        expect((await host.exec(["sh", "-c", "id -u senex >/dev/null && nft list table inet senex >/dev/null && echo kept"])).stdout.trim()).toBe("kept");
+        // Data volumes are never deleted by a destroy: an operator removes them on purpose.
+        expect((await asSenex("podman volume exists senex-postgres-data && echo kept")).stdout.trim()).toBe("kept");
+    });
+});
 
 afterAll(async () => {
     progress("afterAll");
@@ -176,6 +158,38 @@ describe("phase 1 on one existing host, through the real engine", () => {
         expect(plain.headers.location).toBe(`https://${DOMAIN}/health/`);
     });
 
+    it("ran the migrations exactly once", async () => {
+        const runs = await viaNginx("/migrations/");
+        expect(JSON.parse(runs.body)).toEqual({ runs: 1 });
+    });
+
+    it("round-trips a WebSocket message through nginx and the Redis channel layer; a foreign Origin is refused", async () => {
+        const ws = (origin: string) => wsConnect({ host: host.address, port: 443, path: "/ws/echo/", hostHeader: DOMAIN, origin, tls: { servername: DOMAIN, rejectUnauthorized: false } });
+        const ok = await ws(`https://${DOMAIN}`);
+        expect(ok.status).toBe(101);
+        ok.socket!.send("ping-through-nginx");
+        expect(await ok.socket!.next(15_000)).toBe("ping-through-nginx");
+        ok.socket!.close();
+        expect((await ws("https://evil.example")).status).toBe(403);
+    });
+
+    it("executes a Celery task submitted through the app, and beat fires", async () => {
+        const orders = await wsConnect({ host: host.address, port: 443, path: "/ws/orders/", hostHeader: DOMAIN, origin: `https://${DOMAIN}`, tls: { servername: DOMAIN, rejectUnauthorized: false } });
+        expect(orders.status).toBe(101);
+        const created = await viaNginx("/orders/", { method: "POST", body: { symbol: "SPY", quantity: 3 }, headers: { origin: `https://${DOMAIN}`, referer: `https://${DOMAIN}/` } });
+        expect(created.status).toBe(201);
+        const { id } = JSON.parse(created.body) as { id: number };
+        expect(JSON.parse(await orders.socket!.next(60_000))).toEqual({ id, status: "filled" });
+        orders.socket!.close();
+        expect(JSON.parse((await viaNginx(`/orders/${id}/`)).body)).toEqual({ id, status: "filled" });
+        let heartbeats = 0;
+        for (let i = 0; i < 60 && heartbeats < 2; i++) {
+            heartbeats = (JSON.parse((await viaNginx("/beat/")).body) as { heartbeats: number }).heartbeats;
+            if (heartbeats < 2) await new Promise((res) => setTimeout(res, 1000));
+        }
+        expect(heartbeats).toBeGreaterThanOrEqual(2);
+    });
+
     it("gets a certificate from the ACME server over HTTP-01 and nginx serves it", async () => {
         const r = await asSenex("systemctl --user start senex-acme.service && echo started", 300_000);
         const log = (await asSenex("journalctl --user -u senex-acme.service --no-pager -n 40")).stdout;
@@ -213,7 +227,6 @@ describe("phase 1 on one existing host, through the real engine", () => {
         // On the host: unit files, and every file readable by others.
         const scan = await host.exec(["sh", "-c", 'for v in "$@"; do grep -rlF -- "$v" /home/senex/.config/containers/systemd /etc/systemd/system 2>/dev/null; find / -xdev -type f -perm -o=r -size -1M 2>/dev/null | grep -v ^/proc | xargs grep -lF -- "$v" 2>/dev/null; done; true', "scan", ...values]);
         expect(scan.stdout.trim()).toBe("");
-        void createHash;
     });
 
     it("changing one service's value restarts only that service", async () => {
@@ -259,6 +272,37 @@ describe("phase 1 on one existing host, through the real engine", () => {
         expect((await probe(6379)).stdout.trim()).toBe("closed");
         expect((await probe(6380)).stdout.trim()).toBe("closed");
         expect((await probe(443)).stdout.trim()).toBe("open");
+    });
+
+    it("after three more applies (one of them restarting the app), the migrations still ran once", async () => {
+        expect(JSON.parse((await viaNginx("/migrations/")).body)).toEqual({ runs: 1 });
+    });
+
+    it("no secret value (rotated ones included) is in the host's journal", async () => {
+        const values = [...Object.values(secrets), registry.password];
+        const script = 'journalctl --no-pager -o cat > /run/journal-scan.txt; wc -l < /run/journal-scan.txt; for v in "$@"; do grep -cF -- "$v" /run/journal-scan.txt; done | awk "{ s += \\$1 } END { print s + 0 }"';
+        const scan = await host.exec(["sh", "-c", script, "scan", ...values]);
+        const [lines, hits] = scan.stdout.trim().split("\n").map(Number);
+        expect(lines).toBeGreaterThan(1000);
+        expect(hits).toBe(0);
+    });
+
+    it("refresh shows a file changed on the host, and the next up puts it back and restarts its unit", async () => {
+        const conf = "/home/senex/.config/senex/nginx/nginx.conf";
+        const original = (await host.exec(["cat", conf])).stdout;
+        await host.exec(["sh", "-c", `echo '# edited by hand' >> ${conf}`]);
+        const refresh = await cli.refresh(STACK, [], { timeoutMs: UP_TIMEOUT_MS });
+        expect(refresh.exitCode).toBe(0);
+        // Only the user layer read back differently from its state.
+        expect(refresh.stdout).toMatch(/senex-main-services-user\s+updated/);
+        expect(refresh.stdout).toMatch(/~ 1 updated/);
+        const preview = await cli.preview(STACK, ["--diff", "--refresh=false"], { timeoutMs: UP_TIMEOUT_MS });
+        expect(preview.stdout).toContain(conf);
+        const nginxBefore = (await asSenex("systemctl --user show -p InvocationID --value senex-nginx.service")).stdout.trim();
+        expect((await cli.up(STACK, ["--refresh=false"], { timeoutMs: UP_TIMEOUT_MS })).exitCode).toBe(0);
+        expect((await host.exec(["cat", conf])).stdout).toBe(original);
+        expect((await asSenex("systemctl --user show -p InvocationID --value senex-nginx.service")).stdout.trim()).not.toBe(nginxBefore);
+        expect((await viaNginx("/health/")).status).toBe(200);
     });
 
     it("senex cannot become root", async () => {
