@@ -106,18 +106,6 @@ const progress = (line: string) => progressFile && fs.appendFileSync(progressFil
 beforeEach(() => progress(`start: ${expect.getState().currentTestName}`));
 afterEach(() => progress(`end: ${expect.getState().currentTestName}`));
 
-describe("pulumi destroy of the stack", () => {
-    it("stops and removes the services from state alone, leaving the bootstrap (users, firewall) in place", async () => {
-        const destroy = await cli.destroy(STACK, [], { timeoutMs: UP_TIMEOUT_MS });
-        expect(destroy.exitCode).toBe(0);
-        const units = await asSenex("systemctl --user list-units 'senex-*' --no-legend --plain | wc -l; ls /home/senex/.config/containers/systemd | wc -l; podman secret ls --noheading | wc -l");
-        expect(units.stdout.trim().split("\n").map(Number)).toEqual([0, 0, 0]);
-        expect((await host.exec(["sh", "-c", "id -u senex >/dev/null && nft list table inet senex >/dev/null && echo kept"])).stdout.trim()).toBe("kept");
-        // Data volumes are never deleted by a destroy: an operator removes them on purpose.
-        expect((await asSenex("podman volume exists senex-postgres-data && echo kept")).stdout.trim()).toBe("kept");
-    });
-});
-
 afterAll(async () => {
     progress("afterAll");
     console.log(`phase 1 timings: ${JSON.stringify(timings)}`);
@@ -309,5 +297,17 @@ describe("phase 1 on one existing host, through the real engine", () => {
         const r = await asSenex("sudo -n true 2>&1; echo rc=$?; su -c true root </dev/null 2>&1; echo rc=$?");
         expect(r.stdout).toMatch(/rc=[1-9]\d*\n[\s\S]*rc=[1-9]/);
         expect(r.stdout).not.toMatch(/rc=0/);
+    });
+});
+
+describe("pulumi destroy of the stack", () => {
+    it("stops and removes the services from state alone, leaving the bootstrap (users, firewall) in place", async () => {
+        const destroy = await cli.destroy(STACK, [], { timeoutMs: UP_TIMEOUT_MS });
+        expect(destroy.exitCode).toBe(0);
+        const units = await asSenex("systemctl --user list-units 'senex-*' --no-legend --plain | wc -l; ls /home/senex/.config/containers/systemd | wc -l; podman secret ls --noheading | wc -l");
+        expect(units.stdout.trim().split("\n").map(Number)).toEqual([0, 0, 0]);
+        expect((await host.exec(["sh", "-c", "id -u senex >/dev/null && nft list table inet senex >/dev/null && echo kept"])).stdout.trim()).toBe("kept");
+        // Data volumes are never deleted by a destroy: an operator removes them on purpose.
+        expect((await asSenex("podman volume exists senex-postgres-data && echo kept")).stdout.trim()).toBe("kept");
     });
 });

@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { toolsRoot } from "../../support/trixie";
 import { GATEWAY, ensureNetwork, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
+import { freeGatewayPort } from "./registry";
 
 export interface AcmeServer {
   /** The directory URL to configure (`acme.directoryUrl`). */
@@ -22,13 +23,15 @@ export interface AcmeServer {
   stop(): Promise<void>;
 }
 
-const PORT = 14000;
-const MGMT_PORT = 15000;
-const DNS_PORT = 8053;
 
 /** Starts pebble + challtestsrv; `names` maps each domain to the IPv4 address pebble validates. */
 export async function startAcmeServer(names: Readonly<Record<string, string>>): Promise<AcmeServer> {
   ensureNetwork();
+  // Free ports of their own: suites running at once (tests, benchmarks) must not meet.
+  const PORT = await freeGatewayPort(14000);
+  const MGMT_PORT = await freeGatewayPort(15000);
+  const DNS_PORT = await freeGatewayPort(8053);
+  const CHALL_MGMT_PORT = await freeGatewayPort(8155);
   const root = toolsRoot();
   const rel = `/tmp/senex-acme-${process.pid}`;
   const dir = path.join(root, rel);
@@ -68,20 +71,20 @@ export async function startAcmeServer(names: Readonly<Record<string, string>>): 
     started.push(child);
     return child;
   };
-  launch("acme-dns", ["pebble-challtestsrv", "-defaultIPv4", GATEWAY, "-defaultIPv6", "", "-dns01", `${GATEWAY}:${DNS_PORT}`, "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "", "-management", `${GATEWAY}:8055`]);
+  launch("acme-dns", ["pebble-challtestsrv", "-defaultIPv4", GATEWAY, "-defaultIPv6", "", "-dns01", `${GATEWAY}:${DNS_PORT}`, "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "", "-management", `${GATEWAY}:${CHALL_MGMT_PORT}`]);
   launch("acme-pebble", ["pebble", "-config", `${rel}/pebble.json`, "-dnsserver", `${GATEWAY}:${DNS_PORT}`], { PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0", PEBBLE_AUTHZREUSE: "0" });
 
   // Wait until both answer, then point every name at its host.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`http://${GATEWAY}:8055/add-a`, { method: "POST", body: JSON.stringify({ host: "probe.test.", addresses: [GATEWAY] }) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${GATEWAY}:${CHALL_MGMT_PORT}/add-a`, { method: "POST", body: JSON.stringify({ host: "probe.test.", addresses: [GATEWAY] }) }).then((r) => r.ok, () => false);
     const up = ok && spawnSync("/usr/bin/curl", ["-sf", "--cacert", path.join(dir, "ca.pem"), `https://${GATEWAY}:${PORT}/dir`]).status === 0;
     if (up) break;
     if (Date.now() > deadline) throw new Error(`ACME server did not start: ${fs.readFileSync(path.join(dir, "acme-pebble.log"), "utf8").slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   for (const [host, address] of Object.entries(names)) {
-    const r = await fetch(`http://${GATEWAY}:8055/add-a`, { method: "POST", body: JSON.stringify({ host: `${host}.`, addresses: [address] }) });
+    const r = await fetch(`http://${GATEWAY}:${CHALL_MGMT_PORT}/add-a`, { method: "POST", body: JSON.stringify({ host: `${host}.`, addresses: [address] }) });
     if (!r.ok) throw new Error(`challtestsrv add-a ${host}: HTTP ${r.status}`);
   }
 

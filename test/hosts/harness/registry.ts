@@ -14,7 +14,7 @@ import { stringify as toYaml } from "yaml";
 import { GATEWAY, ensureNetwork, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
 
 /** The first port from `from` that nobody listens on at GATEWAY (another suite's registry, say). */
-async function freeGatewayPort(from: number): Promise<number> {
+export async function freeGatewayPort(from: number): Promise<number> {
   for (let port = from; port < from + 100; port++) {
     const free = await new Promise<boolean>((resolve) => {
       const server = net.createServer();
