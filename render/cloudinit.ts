@@ -65,6 +65,9 @@ export interface BootstrapFile {
 /** A command as an argument vector (cloud-init runs list items without a shell). */
 export type BootstrapCommand = readonly string[];
 
+/** apt configuration for the first boot: retry transient download errors. */
+const APT_RETRIES = 'Acquire::Retries "5";';
+
 const BASE_PACKAGES = [
   "podman",
   "uidmap",
@@ -233,7 +236,9 @@ export function renderCloudInit(spec: BootstrapSpec): string {
     doc.ssh_genkeytypes = ["ed25519"];
     doc.ssh_keys = { ed25519_private: spec.hostKey.ed25519Private, ed25519_public: spec.hostKey.ed25519Public };
   }
-  if (spec.aptProxy !== undefined) doc.apt = { proxy: spec.aptProxy };
+  // Retries: a transient mirror or proxy error on first boot would otherwise leave a server
+  // without podman (cloud-init does not retry a failed package install).
+  doc.apt = { ...(spec.aptProxy !== undefined ? { proxy: spec.aptProxy } : {}), conf: `${APT_RETRIES}\n` };
   if (spec.caCertificates && spec.caCertificates.length > 0) doc.ca_certs = { trusted: [...spec.caCertificates] };
   doc.package_update = true;
   doc.packages = bootstrapPackages(spec);
@@ -307,7 +312,12 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
     lines.push(`put_file 0644 root:root /usr/local/share/ca-certificates/senex-${i + 1}.crt ${heredoc(pem)}`);
   });
   if ((spec.caCertificates ?? []).length > 0) lines.push("if was_changed /usr/local/share/ca-certificates/; then update-ca-certificates; fi");
-  lines.push("", "apt-get update", shellCommand(["apt-get", "install", "-y", "--no-install-recommends", ...bootstrapPackages(spec)]), "");
+  lines.push(
+    "",
+    shellCommand(["apt-get", "-o", "Acquire::Retries=5", "update"]),
+    shellCommand(["apt-get", "-o", "Acquire::Retries=5", "install", "-y", "--no-install-recommends", ...bootstrapPackages(spec)]),
+    "",
+  );
   const ids = spec.subordinateIds ?? { start: 100000, count: 65536 };
   const range = `${ids.start}-${ids.start + ids.count - 1}`;
   lines.push(
