@@ -65,8 +65,11 @@ export interface BootstrapFile {
 /** A command as an argument vector (cloud-init runs list items without a shell). */
 export type BootstrapCommand = readonly string[];
 
-/** apt configuration for the first boot: retry transient download errors. */
-const APT_RETRIES = 'Acquire::Retries "5";';
+/**
+ * apt configuration for the first boot: retry transient download errors, and wait for the dpkg
+ * lock rather than fail when apt-daily or unattended-upgrades holds it at boot.
+ */
+const APT_RETRIES = 'Acquire::Retries "5";\nDPkg::Lock::Timeout "300";';
 
 const BASE_PACKAGES = [
   "podman",
@@ -314,8 +317,8 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
   if ((spec.caCertificates ?? []).length > 0) lines.push("if was_changed /usr/local/share/ca-certificates/; then update-ca-certificates; fi");
   lines.push(
     "",
-    shellCommand(["apt-get", "-o", "Acquire::Retries=5", "update"]),
-    shellCommand(["apt-get", "-o", "Acquire::Retries=5", "install", "-y", "--no-install-recommends", ...bootstrapPackages(spec)]),
+    shellCommand(["apt-get", "-o", "Acquire::Retries=5", "-o", "DPkg::Lock::Timeout=300", "update"]),
+    shellCommand(["apt-get", "-o", "Acquire::Retries=5", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends", ...bootstrapPackages(spec)]),
     "",
   );
   const ids = spec.subordinateIds ?? { start: 100000, count: 65536 };

@@ -60,12 +60,12 @@ describe("renderCloudInit", () => {
 
   it("adds the apt proxy and test CA only when given, and no sysctl on hosts without nginx", () => {
     const plain = parse(renderCloudInit(spec({ unprivilegedPortStart: undefined }))) as UserData;
-    expect(plain.apt).toEqual({ conf: "Acquire::Retries \"5\";\n" }); // retries always, no proxy unless given
+    expect(plain.apt).toEqual({ conf: "Acquire::Retries \"5\";\nDPkg::Lock::Timeout \"300\";\n" }); // retries always, no proxy unless given
     expect(plain.ca_certs).toBeUndefined();
     expect(plain.write_files.map((f) => f.path)).not.toContain("/etc/sysctl.d/60-senex.conf");
     const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     const withProxy = parse(renderCloudInit(spec({ aptProxy: "http://10.99.0.1:3142", caCertificates: [pem] }))) as UserData;
-    expect(withProxy.apt).toEqual({ proxy: "http://10.99.0.1:3142", conf: "Acquire::Retries \"5\";\n" });
+    expect(withProxy.apt).toEqual({ proxy: "http://10.99.0.1:3142", conf: "Acquire::Retries \"5\";\nDPkg::Lock::Timeout \"300\";\n" });
     expect(withProxy.ca_certs).toEqual({ trusted: [pem] });
   });
 
