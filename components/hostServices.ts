@@ -79,10 +79,17 @@ export class HostServices extends pulumi.ComponentResource {
         const { config, topology, host, machine } = args;
         const child = { parent: this };
 
+        const isSystem = (f: HostFile) => f.owner === "root";
+        // Secret-derived files are rendered for the user layer only; a root-owned one would be lost.
+        const check = <T extends { files: HostFile[] }>(s: T): T => {
+            const lost = s.files.filter((f) => isSystem(f) && f.fromSecrets).map((f) => f.path);
+            if (lost.length > 0) throw new Error(`${host.name}: root-owned secret-derived files are not supported: ${lost.join(", ")}`);
+            return s;
+        };
         const fileSet = (addresses?: Record<string, string>) =>
             hostFiles(config, topology, host, addresses ? { addressOf: (n) => addresses[n] ?? fail(`no private address for host ${n}`) } : {});
         // Fixed addresses: the file set is plain data, so preview shows every file.
-        const set = args.addresses ? args.addresses.apply(fileSet) : pulumi.output(fileSet());
+        const set = args.addresses ? args.addresses.apply((a) => check(fileSet(a))) : pulumi.output(check(fileSet()));
 
         const target = (user: string) => pulumi.all([machine.ssh.host, machine.ssh.hostKey]).apply(([h, hostKey]) => ({ name: host.name, host: h, port: config.ssh.port, user, hostKey }));
 
@@ -107,7 +114,6 @@ export class HostServices extends pulumi.ComponentResource {
         this.hostName = host.name;
         this.bootstrapWarnings = bootstrap ? bootstrap.warnings.apply((w) => w ?? []) : pulumi.output([]);
 
-        const isSystem = (f: HostFile) => f.owner === "root";
         this.systemLayer = new HostFiles(
             `${name}-system`,
             {
