@@ -57,6 +57,7 @@ const spec = (f: HostFile, content: string): FileSpec => ({
     restarts: f.restarts,
     ...(f.containerOwner ? { containerOwner: f.containerOwner } : {}),
     ...(f.seed ? { seed: true } : {}),
+    ...(f.keepOnDelete ? { keepOnDelete: true } : {}),
 });
 
 /**

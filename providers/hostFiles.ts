@@ -46,6 +46,11 @@ export interface FileSpec {
      * only while the host still holds exactly what we wrote last; `read` never reports it drifted.
      */
     seed?: boolean;
+    /**
+     * Left on the host, its units running, when the resource is deleted: files the Day-0 bootstrap
+     * also owns (the host firewall). A destroy must never leave a server without its firewall.
+     */
+    keepOnDelete?: boolean;
 }
 
 /** A directory of the `user` layer with a mode (and container ownership) of its own. */
@@ -321,7 +326,8 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
 
     async delete(_id, props) {
         const { withSsh, UnreachableHostError } = transport;
-        const paths = [...Object.keys(props.files), ...Object.keys(props.secretFiles)];
+        const all = { ...props.files, ...props.secretFiles };
+        const paths = Object.keys(all).filter((p) => !all[p].keepOnDelete);
         const secretNames = Object.keys(props.podmanSecrets ?? {});
         if (paths.length === 0 && secretNames.length === 0) return;
         const { sudo, systemctl, unshare } = layerOf(props);

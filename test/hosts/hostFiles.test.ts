@@ -169,8 +169,12 @@ describe("HostFiles provider on a real host", () => {
         }
     });
 
-    it("delete from state alone stops the units and removes every file", async () => {
-        await hostFilesProvider.delete!("files-a:system", base);
+    it("delete from state alone stops the units and removes every file, except those kept on delete (the firewall)", async () => {
+        const kept = { content: "# the host firewall stays\n", mode: "0600", owner: "root:root", restarts: ["senex-beta.service"], keepOnDelete: true };
+        const withKept = { ...base, files: { ...base.files, "/etc/senex-kept/firewall.nft": kept } };
+        await hostFilesProvider.update!("files-a:system", base, withKept);
+        await hostFilesProvider.delete!("files-a:system", withKept);
+        expect(await sh("cat /etc/senex-kept/firewall.nft")).toBe("# the host firewall stays");
         expect(await sh("find /etc/senex-test -type f")).toBe("");
         expect(await sh("test -e /etc/systemd/system/senex-alpha.service && echo present || echo absent")).toBe("absent");
         expect(await sh("systemctl is-active senex-alpha senex-beta || true")).not.toMatch(/^active/m);

@@ -29,6 +29,8 @@ export interface HostFile {
   restarts: string[];
   /** true for Sentinel/Redis seeds that the service rewrites: written once, never overwritten */
   seed?: boolean;
+  /** Kept on the host (its units left running) when the deployment is destroyed: files the bootstrap also owns. */
+  keepOnDelete?: boolean;
   /** Set when the real content is rendered from secrets at apply time (by the named renderer). */
   fromSecrets?: SecretFileSource;
   /**

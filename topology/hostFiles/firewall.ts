@@ -7,6 +7,7 @@ import { FIREWALL_FILE, FIREWALL_UNIT, type HostContext } from "./layout";
 
 export function firewallFiles(ctx: HostContext): HostFile[] {
   const spec = hostFirewall(ctx.config, ctx.topology, ctx.host, ctx.addressOf);
-  // Owned by root: the admin layer writes it, and the system unit reloads only our nft table.
-  return [{ path: FIREWALL_FILE, mode: "0600", owner: "root", content: renderNftables(spec), restarts: [FIREWALL_UNIT] }];
+  // Owned by root: the admin layer writes it, and the system unit reloads only our nft table. The
+  // bootstrap owns the file too: a destroy leaves it (and the firewall) in place.
+  return [{ path: FIREWALL_FILE, mode: "0600", owner: "root", content: renderNftables(spec), restarts: [FIREWALL_UNIT], keepOnDelete: true }];
 }
