@@ -38,7 +38,7 @@ const PLAYBOOK_FILES = ["playbook.yml", "ansible.cfg", "files", "templates", "ca
 /** Same list as render/cloudinit.ts BASE_PACKAGES + the host files' extra packages (lego). */
 const SYSTEM_PACKAGES = ["podman", "uidmap", "passt", "nftables", "fail2ban", "python3-systemd", "unattended-upgrades", "dbus-user-session", "openssl", "sudo", "lego"];
 
-interface Timed { ms: number; logins: number }
+interface Timed { ms: number; logins: number; load: string }
 interface AnsibleRun extends Timed { timing: AnsibleTiming; exitCode: number; log: string }
 interface AnsibleTiming {
     total_s: number;
@@ -53,6 +53,12 @@ interface AnsibleTiming {
 const loadSamples: number[] = [];
 function sampleLoad(): void {
     loadSamples.push(Number(fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]));
+}
+/** Mean 1-min load over the samples taken since index `from` (one is taken now). */
+function loadSince(from: number): string {
+    sampleLoad();
+    const xs = loadSamples.slice(from);
+    return (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,12 +130,16 @@ async function diagnostics(host: TestHost): Promise<string> {
     return `${r.stdout}\n${r.stderr}`.slice(-12000);
 }
 
-/** Seconds from the first `Starting senex-…` to the last `Started senex-…` in senex's user journal (the services' start, as systemd saw it). */
+/**
+ * Seconds from PostgreSQL's start to the last service started, in senex's user journal: the
+ * container starts and their health gates, as systemd saw them (image pulls and volume creation
+ * before it are not counted). Ansible's window also holds its own task overhead between starts.
+ */
 async function startWindow(host: TestHost): Promise<number | undefined> {
-    const r = await host.exec(["runuser", "-u", "senex", "--", "sh", "-c", "export XDG_RUNTIME_DIR=/run/user/$(id -u); journalctl --user -o short-unix --no-pager | grep -E ' (Starting|Started|Finished) senex-(postgres|redis|migrate|collectstatic|daphne|celery|nginx)' || true"], { timeoutMs: 60_000 });
+    const r = await host.exec(["runuser", "-u", "senex", "--", "sh", "-c", "export XDG_RUNTIME_DIR=/run/user/$(id -u); journalctl --user -o short-unix --no-pager | grep -E ' (Starting|Started|Finished) senex-(postgres|redis-broker|redis-cache|migrate|collectstatic|daphne-[0-9]+|celery-worker|celery-beat|nginx)\\.service' || true"], { timeoutMs: 60_000 });
     const lines = r.stdout.trim().split("\n").filter(Boolean);
     const t = (l: string) => Number(l.split(" ")[0]);
-    const first = lines.find((l) => / Starting /.test(l));
+    const first = lines.find((l) => / Starting senex-postgres\.service/.test(l));
     const last = [...lines].reverse().find((l) => / (Started|Finished) /.test(l));
     return first && last ? t(last) - t(first) : undefined;
 }
@@ -267,6 +277,8 @@ async function prepareAnsible(host: TestHost, registry: TestRegistry, acme: Acme
 async function runAnsible(setup: AnsibleSetup, host: TestHost, label: string, extra: string[]): Promise<AnsibleRun> {
     const timingFile = `${setup.inside}/timing-${label}.json`;
     const before = await sshLogins(host);
+    sampleLoad();
+    const from = loadSamples.length - 1;
     const r = await inChroot(
         setup.root,
         setup.inside,
@@ -282,7 +294,7 @@ async function runAnsible(setup: AnsibleSetup, host: TestHost, label: string, ex
     } catch {
         // the run died before its stats
     }
-    return { ms: r.ms, logins, timing, exitCode: r.code, log: r.out };
+    return { ms: r.ms, logins, timing, exitCode: r.code, log: r.out, load: loadSince(from) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +304,8 @@ interface PulumiRun extends Timed { exitCode: number; stdout: string; resourceSe
 
 async function runPulumi(cli: PulumiCli, host: TestHost): Promise<PulumiRun> {
     const before = await sshLogins(host);
+    sampleLoad();
+    const from = loadSamples.length - 1;
     const t = Date.now();
     const up = await cli.up(STACK, ["--refresh=false"], { timeoutMs: UP_TIMEOUT_MS, allowFailure: true });
     const ms = Date.now() - t;
@@ -300,7 +314,7 @@ async function runPulumi(cli: PulumiCli, host: TestHost): Promise<PulumiRun> {
     const resourceSeconds: Record<string, number> = {};
     for (const m of up.stdout.matchAll(/\s(\S+) (?:created|updated) \((\d+(?:\.\d+)?)s\)/g)) resourceSeconds[m[1]!] = Number(m[2]);
     const engineDuration = /^Duration: (\S+)/m.exec(up.stdout)?.[1] ?? "?";
-    return { ms, logins, exitCode: up.exitCode, stdout: `${up.stdout}\n${up.stderr}`, resourceSeconds, engineDuration };
+    return { ms, logins, exitCode: up.exitCode, stdout: `${up.stdout}\n${up.stderr}`, resourceSeconds, engineDuration, load: loadSince(from) };
 }
 
 /**
@@ -435,6 +449,8 @@ async function main(): Promise<void> {
         const rows: [string, string, string, string][] = [
             ["first apply (wall)", s(ansible.first.ms), s(ours.first.ms), ratio(ansible.first.ms, ours.first.ms)],
             ["no-op re-run (wall)", s(ansible.rerun.ms), s(ours.rerun.ms), ratio(ansible.rerun.ms, ours.rerun.ms)],
+            ["  mean 1-min load during the first apply", ansible.first.load, ours.first.load, ""],
+            ["  mean 1-min load during the re-run", ansible.rerun.load, ours.rerun.load, ""],
             ["SSH logins, first apply", String(ansible.first.logins), String(ours.first.logins), ratio(ansible.first.logins, ours.first.logins)],
             ["SSH logins, no-op re-run", String(ansible.rerun.logins), String(ours.rerun.logins), ours.rerun.logins === 0 ? "n/a (ours 0)" : ratio(ansible.rerun.logins, ours.rerun.logins)],
         ];
@@ -450,6 +466,16 @@ async function main(): Promise<void> {
         rows.push(["apt-get install on the host (history.log)", `${aptA_s.toFixed(0)} s`, `${aptB_s.toFixed(0)} s`, ratio(aptA_s, aptB_s)]);
         rows.push(["first apply excluding apt-get install", s(ansible.first.ms - aptA_s * 1000), s(ours.first.ms - aptB_s * 1000), ratio(ansible.first.ms - aptA_s * 1000, ours.first.ms - aptB_s * 1000)]);
 
+        // Identical host work on both sides, measured on the hosts themselves: the package install
+        // and the services' start (container starts gated by health checks). What is left is each
+        // tool's own cost (plus the image pulls, which both do once per image).
+        const [winA, winB] = await Promise.all([startWindow(hostA), startWindow(hostB)]);
+        if (winA !== undefined && winB !== undefined) {
+            const restA = ansible.first.ms - (aptA_s + winA) * 1000;
+            const restB = ours.first.ms - (aptB_s + winB) * 1000;
+            rows.push(["services' start (postgres start to last started)", s(winA * 1000), s(winB * 1000), ratio(winA, winB)]);
+            rows.push(["first apply excluding apt install + services' start", s(restA), s(restB), ratio(restA, restB)]);
+        }
         const w = [Math.max(...rows.map((r) => r[0].length)), 12, 12, 10];
         const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[0]!) : c.padStart(w[i]!))).join("  ");
         console.log("");
@@ -464,8 +490,7 @@ async function main(): Promise<void> {
         const slowRerun = [...ansible.rerun.timing.tasks].sort((a, b) => b.s - a.s).slice(0, 5);
         console.log(`ansible slowest tasks (re-run): ${slowRerun.map((x) => `${x.name} ${x.s.toFixed(1)} s`).join("; ")}`);
         console.log(`ours, per resource (pulumi up): ${Object.entries(ours.first.resourceSeconds).map(([k, v]) => `${k} ${v} s`).join(", ") || "(no durations printed)"}; bootstrap from host logins: ${bootstrapHostS?.toFixed(1) ?? "?"} s`);
-        const [winA, winB] = await Promise.all([startWindow(hostA), startWindow(hostB)]);
-        console.log(`services' start (first Starting to last Started in senex's journal): ansible host ${winA?.toFixed(1) ?? "?"} s, our host ${winB?.toFixed(1) ?? "?"} s`);
+        console.log(`services' start (PostgreSQL's start to the last service started, senex's journal): ansible host ${winA?.toFixed(1) ?? "?"} s, our host ${winB?.toFixed(1) ?? "?"} s`);
         const executions = (t: AnsibleTiming) => t.tasks.reduce((a, x) => a + ((x.results?.item_ok ?? 0) + (x.results?.item_skipped ?? 0) || (x.results?.ok ?? 0) + (x.results?.skipped ?? 0)), 0);
         console.log(`ansible module executions over its SSH connections: first run ${executions(ansible.first.timing)}, re-run ${executions(ansible.rerun.timing)}`);
         console.log(`pulumi's own "Duration" (update inside the engine) vs wall: first ${ours.first.engineDuration} / ${s(ours.first.ms)}, re-run ${ours.rerun.engineDuration} / ${s(ours.rerun.ms)}`);
