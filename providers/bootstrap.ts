@@ -14,6 +14,7 @@
  *   operator out of a server we do not own. Say so, do not pretend.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { providerCodeChanged, sha256 } from "./common";
 import * as transport from "./ssh/transport";
 import type { SshTarget } from "./ssh/transport";
 
@@ -48,10 +49,6 @@ export type HostBootstrapState = HostBootstrapInputs & {
 
 const STAMP = "/etc/senex/bootstrap.sha256";
 
-function sha256(text: string): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("crypto") as typeof import("crypto")).createHash("sha256").update(text).digest("hex");
-}
 
 /** The script as run: the rendered bootstrap plus the stamp `read` checks. */
 function stamped(script: string): string {
@@ -77,8 +74,7 @@ export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstra
     },
 
     async diff(_id, olds, news) {
-        const key = "__provider";
-        const providerChanged = (olds as unknown as Record<string, unknown>)[key] !== (news as unknown as Record<string, unknown>)[key];
+        const providerChanged = providerCodeChanged(olds, news);
         const replaces = olds.target.host !== news.target.host ? ["target"] : [];
         const changed = (["script", "firstLogin", "adminLogin"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
         if (olds.target.hostKey !== news.target.hostKey || olds.target.port !== news.target.port) changed.push("target" as never);

@@ -24,6 +24,7 @@ import * as pulumi from "@pulumi/pulumi";
 // quoting; `ssh2` itself is serialized as `require("ssh2")`, resolved from the program's
 // node_modules by the provider host). A relative `require` inside the methods would not resolve
 // in the provider host, which loads the serialized code without a file of its own.
+import { providerCodeChanged, sha256 } from "./common";
 import * as transport from "./ssh/transport";
 import type { SshTarget } from "./ssh/transport";
 
@@ -163,10 +164,6 @@ const HASH_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then sha256sum "$f"; else
 const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";
 const DRIFT = "senex:drifted:";
 
-function sha256(text: string): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("crypto") as typeof import("crypto")).createHash("sha256").update(text).digest("hex");
-}
 
 function sshTarget(inputs: HostFilesInputs): SshTarget {
     return { ...inputs.target, privateKey: inputs.privateKey };
@@ -272,8 +269,7 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
         const changed: string[] = [...new Set([...write, ...remove].map((p) => (p in (news.secretFiles ?? {}) || p in (olds.secretFiles ?? {}) ? "secretFiles" : "files")))];
         const secrets = planSecrets(olds, news);
         if (secrets.create.length + secrets.remove.length > 0) changed.push("podmanSecrets");
-        const key = "__provider";
-        const providerChanged = (olds as unknown as Record<string, unknown>)[key] !== (news as unknown as Record<string, unknown>)[key];
+        const providerChanged = providerCodeChanged(olds, news);
         const other = (["privateKey", "unitDirs", "images", "waitForCloudInit", "directories"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) as string[];
         if (olds.target.hostKey !== news.target.hostKey || olds.target.user !== news.target.user || olds.target.port !== news.target.port) other.push("target");
         const changes = replaces.length > 0 || changed.length > 0 || other.length > 0 || providerChanged;
