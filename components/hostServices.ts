@@ -5,9 +5,9 @@ import { HostFiles, type FileSpec, type PodmanSecretSpec } from "../providers/ho
 import { renderBootstrapScript } from "../render/cloudinit";
 import { quadletServiceName } from "../render/quadlet";
 import { bootstrapSpec } from "../topology/bootstrap";
-import { hostFiles, SecretRefs, type HostFile, type PodmanSecretName, type SecretField } from "../topology/hostFiles";
+import { hostFiles, secretsNamedBy, SecretRefs, type HostFile, type PodmanSecretName, type SecretField } from "../topology/hostFiles";
 import { QUADLET_DIR, USER_UNIT_DIR } from "../topology/hostFiles/layout";
-import { renderSecretFile } from "../topology/hostFiles/secretContent";
+import { renderSecretFile, secretFieldsOf } from "../topology/hostFiles/secretContent";
 import type { Topology, TopologyHost } from "../topology/types";
 import type { Host } from "./host";
 
@@ -36,9 +36,7 @@ export interface HostServicesArgs {
 export function secretReaders(files: readonly HostFile[]): Map<string, string[]> {
     const readers = new Map<string, string[]>();
     for (const f of files) {
-        if (!f.path.endsWith(".container")) continue;
-        const unit = quadletServiceName(f.path.slice(f.path.lastIndexOf("/") + 1));
-        for (const m of f.content.matchAll(/^Secret=([^,\s]+)/gm)) readers.set(m[1]!, [...(readers.get(m[1]!) ?? []), unit]);
+        for (const name of secretsNamedBy(f)) readers.set(name, [...(readers.get(name) ?? []), quadletServiceName(f.path.slice(f.path.lastIndexOf("/") + 1))]);
     }
     return readers;
 }
@@ -92,7 +90,8 @@ export class HostServices extends pulumi.ComponentResource {
         // Fixed addresses: the file set is plain data, so preview shows every file.
         const set = args.addresses ? args.addresses.apply((a) => check(fileSet(a))) : pulumi.output(check(fileSet()));
 
-        const target = (user: string) => pulumi.all([machine.ssh.host, machine.ssh.hostKey]).apply(([h, hostKey]) => ({ name: host.name, host: h, port: config.ssh.port, user, hostKey }));
+        const endpoint = pulumi.all([machine.ssh.host, machine.ssh.hostKey]).apply(([h, hostKey]) => ({ name: host.name, host: h, port: config.ssh.port, hostKey }));
+        const target = (user: string) => endpoint.apply((e) => ({ ...e, user }));
 
         let bootstrap: HostBootstrap | undefined;
         if (!args.cloudInit) {
@@ -103,7 +102,7 @@ export class HostServices extends pulumi.ComponentResource {
             bootstrap = new HostBootstrap(
                 `${name}-bootstrap`,
                 {
-                    target: pulumi.all([machine.ssh.host, machine.ssh.hostKey]).apply(([h, hostKey]) => ({ name: host.name, host: h, port: config.ssh.port, hostKey })),
+                    target: endpoint,
                     firstLogin: pulumi.output({ user: existing?.bootstrapUser ?? "root", privateKey: config.bootstrapSshKey ? pulumi.secret(config.bootstrapSshKey.reveal()) : args.deployKey.privateKey }),
                     adminLogin: pulumi.output({ user: "admin", privateKey: args.deployKey.privateKey }),
                     script,
@@ -132,7 +131,7 @@ export class HostServices extends pulumi.ComponentResource {
         // Secret-derived files: rendered inside the secrets' apply; the plaintext only ever travels as a secret input.
         const secretFiles = set.apply((s) => {
             const derived = s.files.filter((f) => f.fromSecrets && !isSystem(f));
-            const fields = [...new Set(derived.flatMap((f) => secretFieldsOf(f)))];
+            const fields = [...new Set(derived.flatMap((f) => secretFieldsOf(f.fromSecrets!)))];
             return pulumi.secret(
                 pulumi.all(fields.map(value)).apply((vals) => {
                     const lookup = (field: SecretField) => vals[fields.indexOf(field)]!;
@@ -164,27 +163,6 @@ export class HostServices extends pulumi.ComponentResource {
             { ...child, dependsOn: [this.systemLayer, ...(opts.dependsOn ? (Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn]) : [])] as pulumi.Resource[] },
         );
         this.registerOutputs({});
-    }
-}
-
-/** The secret fields a secret-derived file is rendered from. */
-function secretFieldsOf(f: HostFile): SecretField[] {
-    const s = f.fromSecrets!;
-    switch (s.kind) {
-        case "redis-auth":
-        case "sentinel-auth":
-        case "registry-auth":
-            return [s.password];
-        case "pgbouncer-auth":
-            return s.users.map((u) => u.password);
-        case "pgpass":
-            return s.entries.map((e) => e.password);
-        case "postgres-roles":
-            return s.roles.map((r) => r.password);
-        default: {
-            const never: never = s;
-            throw new Error(`unknown secret file source ${JSON.stringify(never)}`);
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 import type { BootstrapSpec, HostKeyPair } from "../render/cloudinit";
 import type { StackConfig } from "../config/types";
 import { hostFirewall } from "./firewall";
-import { hostFiles } from "./hostFiles";
+import { hostPackages } from "./hostFiles";
 import type { Topology, TopologyHost } from "./types";
 
 export interface BootstrapKeys {
@@ -22,7 +22,7 @@ export interface BootstrapKeys {
 export function bootstrapSpec(config: StackConfig, topology: Topology, host: TopologyHost, keys: BootstrapKeys): BootstrapSpec {
     const firewall = topology.privateAddressesFixed ? hostFirewall(config, topology, host) : hostFirewall(config, topology, host, () => config.network.subnet);
     const servesHttp = host.services.some((s) => s.kind === "nginx" || s.kind === "haproxy");
-    const { packages } = hostFiles(config, topology, host);
+    const packages = hostPackages(config, topology, host);
     return {
         hostname: host.name,
         adminSshKeys: [...config.adminSshKeys, keys.deployPublicKey],

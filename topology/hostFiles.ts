@@ -10,7 +10,7 @@ import { backupFiles, backupPackages } from "./hostFiles/backups";
 import { dataDirectories, dataFiles } from "./hostFiles/data";
 import type { HostDirectory, HostFile } from "./hostFiles/file";
 import { firewallFiles } from "./hostFiles/firewall";
-import { hostContext } from "./hostFiles/layout";
+import { hostContext, type HostContext } from "./hostFiles/layout";
 import { monitoringFiles } from "./hostFiles/monitoring";
 import { quadletFiles, registryAuthFiles } from "./hostFiles/quadlets";
 import { SecretRefs, isPodmanSecretName, type PodmanSecretName } from "./hostFiles/secrets";
@@ -47,6 +47,23 @@ export interface HostFilesOptions {
 /** Secrets the backup/restore scripts hand to pgBackRest and restic (render/backup.ts). */
 const BACKUP_SECRETS: readonly PodmanSecretName[] = ["senex-backup-passphrase", "senex-s3-access-key-id", "senex-s3-secret-access-key"];
 
+/** The podman secrets a Quadlet container file names (`Secret=<name>,…`); none for other files. */
+export function secretsNamedBy(file: HostFile): string[] {
+  return file.path.endsWith(".container") ? [...file.content.matchAll(/^Secret=([^,\s]+)/gm)].map((m) => m[1]!) : [];
+}
+
+function packagesOf(ctx: HostContext): string[] {
+  return [...new Set([...webPackages(ctx), ...backupPackages(ctx)])].sort();
+}
+
+/**
+ * Debian packages the host's own scripts run (restic, lego): the bootstrap's `extraPackages`, the
+ * same list as {@link HostFileSet.packages} without rendering the files.
+ */
+export function hostPackages(config: StackConfig, topology: Topology, host: TopologyHost): string[] {
+  return packagesOf(hostContext(config, topology, host));
+}
+
 /**
  * Every file `host` receives in the service layer, and the podman secrets it needs. Throws when two
  * domains would write the same path, or a Quadlet names a podman secret the deployment does not know.
@@ -69,11 +86,7 @@ export function hostFiles(config: StackConfig, topology: Topology, host: Topolog
     if (seen.has(f.path)) throw new Error(`hostFiles(${host.name}): ${f.path} is produced twice`);
     seen.add(f.path);
   }
-  const secrets = new Set<string>();
-  for (const f of files) {
-    if (!f.path.endsWith(".container")) continue;
-    for (const m of f.content.matchAll(/^Secret=([^,\s]+)/gm)) secrets.add(m[1]!);
-  }
+  const secrets = new Set(files.flatMap(secretsNamedBy));
   // The backup scripts hand these to pgBackRest/restic (PostgreSQL hosts' Quadlets name them
   // already, for WAL archiving).
   const backups = config.backups.enabled && topology.phase >= 2 && host.services.some((s) => s.kind === "backup");
@@ -88,7 +101,7 @@ export function hostFiles(config: StackConfig, topology: Topology, host: Topolog
   return {
     files,
     directories,
-    packages: [...new Set([...webPackages(ctx), ...backupPackages(ctx)])].sort(),
+    packages: packagesOf(ctx),
     podmanSecrets: [...secrets].filter(isPodmanSecretName).sort((a, b) => order.indexOf(a) - order.indexOf(b)),
   };
 }

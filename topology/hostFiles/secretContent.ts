@@ -52,3 +52,23 @@ export function renderSecretFile(source: SecretFileSource, value: (field: Secret
     }
   }
 }
+
+/** The secret fields a secret-derived file is rendered from. */
+export function secretFieldsOf(s: SecretFileSource): SecretField[] {
+  switch (s.kind) {
+    case "redis-auth":
+    case "sentinel-auth":
+    case "registry-auth":
+      return [s.password];
+    case "pgbouncer-auth":
+      return s.users.map((u) => u.password);
+    case "pgpass":
+      return s.entries.map((e) => e.password);
+    case "postgres-roles":
+      return s.roles.map((r) => r.password);
+    default: {
+      const never: never = s;
+      throw new Error(`unknown secret file source ${JSON.stringify(never)}`);
+    }
+  }
+}
