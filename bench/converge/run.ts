@@ -317,26 +317,6 @@ async function runPulumi(cli: PulumiCli, host: TestHost): Promise<PulumiRun> {
     return { ms, logins, exitCode: up.exitCode, stdout: `${up.stdout}\n${up.stderr}`, resourceSeconds, engineDuration, load: loadSince(from) };
 }
 
-/**
- * The ACME server the stack's config names. Neither side issues a certificate during the timed
- * runs (both start nginx on a placeholder certificate; issuance is the senex-acme timer's job), so
- * when another suite holds pebble's fixed ports, a stand-in (a CA to trust, a directory URL nobody
- * calls) keeps the run going instead of failing.
- */
-async function acmeServer(address: string, dir: string): Promise<AcmeServer> {
-    const busy = await new Promise<boolean>((resolve) => {
-        const c = require("net").connect({ host: "10.213.7.1", port: 15000 });
-        c.once("connect", () => (c.destroy(), resolve(true)));
-        c.once("error", () => resolve(false));
-    });
-    if (!busy) return startAcmeServer({ [DOMAIN]: address, [`www.${DOMAIN}`]: address });
-    console.log("converge: pebble's ports are taken by another suite: using a stand-in ACME directory (no certificate is issued in this bench)");
-    const r = spawnSync("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=senex converge stand-in ACME CA", "-keyout", path.join(dir, "acme-ca.key"), "-out", path.join(dir, "acme-ca.pem")], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
-    const caCertPem = fs.readFileSync(path.join(dir, "acme-ca.pem"), "utf8");
-    return { directoryUrl: "https://10.213.7.1:14000/dir", caCertPem, rootCertPem: async () => caCertPem, stop: async () => undefined };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -382,7 +362,8 @@ async function main(): Promise<void> {
         const [hostA, hostB] = hosts as [TestHost, TestHost];
         for (const h of hosts) allowLowPorts(h);
         registry = await startRegistry();
-        acme = await acmeServer(hostB.address, tempRoot);
+        // Free ports of its own, so a test suite running at the same time does not get in the way.
+        acme = await startAcmeServer({ [DOMAIN]: hostB.address, [`www.${DOMAIN}`]: hostB.address });
         const stack = await createExistingStack(
             { tempRoot, stack: STACK, domain: DOMAIN, phase: 1, hosts: [{ host: hostB, name: "main", roles: ["main"] }], registry, images: PHASE1_IMAGES, acme, extraConfig: { "senex-infra:daphnePerHost": 2 } },
             bootstrapKey,

@@ -10,8 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { toolsRoot } from "../../support/trixie";
-import { GATEWAY, ensureNetwork, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
-import { freeGatewayPort } from "./registry";
+import { GATEWAY, ensureNetwork, freeGatewayPort, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
 
 export interface AcmeServer {
   /** The directory URL to configure (`acme.directoryUrl`). */

@@ -430,6 +430,19 @@ export function unregisterGatewayService(name: string): void {
   });
 }
 
+/** The first port from `from` that nobody listens on at GATEWAY (another suite's registry, say). */
+export async function freeGatewayPort(from: number): Promise<number> {
+  for (let port = from; port < from + 100; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, GATEWAY, () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port on ${GATEWAY} in ${from}-${from + 99}`);
+}
+
 /** Brings the bridge and apt proxy up (idempotent); they go down with the last host or service. */
 export function ensureNetwork(): void {
   withLock(infraUp);

@@ -11,20 +11,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { stringify as toYaml } from "yaml";
-import { GATEWAY, ensureNetwork, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
+import { GATEWAY, ensureNetwork, freeGatewayPort, raceTimeout, registerGatewayService, unregisterGatewayService } from "./index";
 
-/** The first port from `from` that nobody listens on at GATEWAY (another suite's registry, say). */
-export async function freeGatewayPort(from: number): Promise<number> {
-  for (let port = from; port < from + 100; port++) {
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once("error", () => resolve(false));
-      server.listen(port, GATEWAY, () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error(`no free port on ${GATEWAY} in ${from}-${from + 99}`);
-}
 
 export interface RegistryOptions {
   /** Port on GATEWAY (default: the first free one from 5000; suites running at once must not meet). */
