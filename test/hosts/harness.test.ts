@@ -17,6 +17,13 @@ jest.setTimeout(300_000);
 const userKey = loginKeyPair();
 const hostKeys = new Map<string, { private: string; public: string }>();
 
+/** The cgroup2 path of the host's PID 1 as this machine sees it (below `/…/sxN/boot-K/`). */
+function initCgroup(host: TestHost): string {
+  const line = fs.readFileSync(`/proc/${host.leaderPid()}/cgroup`, "utf8").split("\n").find((l) => l.startsWith("0::"));
+  if (!line) throw new Error(`host ${host.name}: no cgroup2 line for its init`);
+  return line.slice(3);
+}
+
 /** Runs one command over SSH, accepting only the pinned host key. */
 function sshRun(host: TestHost, user: string, pinned: string, command: string): Promise<{ code: number; stdout: string }> {
   const expected = Buffer.from(pinned.split(" ")[1], "base64");
@@ -168,11 +175,19 @@ describe("nspawn test hosts", () => {
     const h = seeded[0];
     await h.exec(["sh", "-c", "echo kept > /root/marker && sync"]);
     const bootsBefore = (await h.exec(["sh", "-c", "ls /var/lib/cloud/instances | wc -l"])).stdout;
+    const killedCgroup = initCgroup(h);
     const t0 = Date.now();
     await h.kill();
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(h.running).toBe(false);
     await h.restart({ hard: true });
+    // The new boot runs in cgroups the kill never touched (a restart into the killed directories
+    // had its services SIGKILLed in a loop on kernel 6.18): fresh directories below the host's.
+    const boot = (cgroup: string) => /\/(sx\d+)\/(boot-\d+)\//.exec(cgroup)?.slice(1, 3);
+    const [before, after] = [boot(killedCgroup), boot(initCgroup(h))];
+    expect(before).toBeDefined();
+    expect(after?.[0]).toBe(before?.[0]);
+    expect(after?.[1]).not.toBe(before?.[1]);
     expect((await h.exec(["cat", "/root/marker"])).stdout).toBe("kept\n");
     expect((await h.exec(["sh", "-c", "ls /var/lib/cloud/instances | wc -l"])).stdout).toBe(bootsBefore);
     const r = await sshRun(h, "tester", hostKeys.get(h.name)!.public, "id -un");

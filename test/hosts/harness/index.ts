@@ -93,7 +93,11 @@ export interface ExecOptions {
   env?: Record<string, string>;
 }
 
-/** cgroups holding everything of one host (nspawn and the container); cgroup.kill cuts power. */
+/**
+ * cgroups holding everything of one host (nspawn and the container); cgroup.kill cuts power.
+ * These are the host's own directories; each boot runs in a fresh `boot-N` directory below them
+ * (see `TestHost.boot`), so cleanup can kill and remove a host's every boot at once.
+ */
 export interface HostCgroups {
   /** cgroup2 directory (has cgroup.kill). */
   unified: string;
@@ -125,6 +129,9 @@ export class TestHost implements HostAddressing {
   hostKeyPublic = "";
   private exited: Promise<void> = Promise.resolve();
   private leader = 0;
+  /** The cgroups of the current (or last) boot: fresh `boot-N` directories below `cgroups`. */
+  private bootCgroups: HostCgroups | undefined;
+  private boots = 0;
 
   constructor(
     /** Hostname inside the host. */
@@ -152,12 +159,25 @@ export class TestHost implements HostAddressing {
   /** Boots the host (its disk as it is). Resolves once nspawn runs; see waitForSsh. */
   async boot(): Promise<void> {
     if (this.running) throw new Error(`host ${this.name} is already running (pid ${this.pid})`);
-    for (const dir of [this.cgroups.unified, this.cgroups.systemd]) if (dir) fs.mkdirSync(dir, { recursive: true });
+    // Every boot starts in cgroups no earlier boot used: how a kernel finishes a cgroup.kill on
+    // the old directories (and when it lets them go) must not reach the new boot. Seen on kernel
+    // 6.18 with hybrid cgroups: a restart into the killed directories had its sshd and cron
+    // SIGKILLed in a loop.
+    const fresh = (dir: string) => {
+      let d: string;
+      do d = path.join(dir, `boot-${++this.boots}`);
+      while (fs.existsSync(d));
+      return d;
+    };
+    const unified = fresh(this.cgroups.unified);
+    const suffix = path.basename(unified);
+    this.bootCgroups = this.cgroups.systemd ? { unified, systemd: path.join(this.cgroups.systemd, suffix) } : { unified };
+    for (const dir of [this.bootCgroups.unified, this.bootCgroups.systemd]) if (dir) fs.mkdirSync(dir, { recursive: true });
     const log = fs.openSync(this.consoleLog, "a");
     // The launching shell moves itself into the host's own cgroups first, so that everything the
     // host runs stays below them and cgroup.kill reaches all of it.
     const child = spawn("/bin/sh", ["-c", 'for g in "$@"; do echo $$ > "$g/cgroup.procs" || exit 97; done; exec "$SENEX_NSPAWN" -b -D "$SENEX_ROOT" -M "$SENEX_MACHINE" --hostname="$SENEX_HOSTNAME" --register=no --keep-unit --network-bridge="$SENEX_BRIDGE" --console=read-only --system-call-filter=@keyring',
-      "senex-host", ...[this.cgroups.unified, this.cgroups.systemd].filter((d): d is string => !!d)], {
+      "senex-host", ...[this.bootCgroups.unified, this.bootCgroups.systemd].filter((d): d is string => !!d)], {
       detached: true,
       stdio: ["ignore", log, log],
       env: {
@@ -244,7 +264,7 @@ export class TestHost implements HostAddressing {
   /** Power cut: cgroup.kill on the host's cgroup (nspawn and everything inside). */
   async kill(): Promise<void> {
     if (this.running) {
-      killCgroup(this.cgroups.unified);
+      killCgroup((this.bootCgroups ?? this.cgroups).unified);
       if (!(await this.waitExit(10_000))) throw new Error(`host ${this.name}: still running after cgroup.kill`);
     }
     return this.afterExit();
@@ -275,8 +295,11 @@ export class TestHost implements HostAddressing {
   /** Kills the host and removes its disk, cgroups and address lease. */
   async destroy(): Promise<void> {
     await this.kill().catch(() => undefined);
-    // the disk first, asynchronously (seconds per host under load), so hosts go in parallel
-    await runProcess("/bin/rm", ["-rf", "--one-file-system", this.dir], { timeoutMs: 300_000 });
+    // Out of sight first (one rename under the lock), so another process's cleanupStale never
+    // finds a half-removed host without its state file; then the disk, asynchronously (seconds
+    // per host under load), so hosts go in parallel.
+    const trash = withLock(() => moveToTrash(this.dir));
+    if (trash) await runProcess("/bin/rm", ["-rf", "--one-file-system", trash], { timeoutMs: 300_000 });
     removeHostLeftovers(this.machine, this.dir, this.cgroups);
     liveHosts.delete(this);
     withLock(() => {
@@ -310,6 +333,9 @@ export class TestHost implements HostAddressing {
   private afterExit(): void {
     this.pid = 0;
     this.leader = 0;
+    // The host's cgroup directories go if the kernel has let go of them already; whatever a
+    // power cut leaves for a moment is removed with the host (destroy, cleanupStale), and the
+    // next boot never reuses it.
     removeCgroupTree(this.cgroups.unified);
     if (this.cgroups.systemd) removeCgroupTree(this.cgroups.systemd);
     spawnSync("/sbin/ip", ["link", "del", `vb-${this.machine}`], { stdio: "ignore" });
@@ -391,6 +417,11 @@ export async function cleanupStale(): Promise<string[]> {
         fs.rmSync(path.join(STATE_DIR, "leases", lease), { force: true });
         removed.push(`lease ${lease}`);
       }
+    }
+    // disks of hosts whose destroy was cut short (moved aside, never reported: nothing of them runs)
+    for (const t of listDir(path.join(STATE_DIR, "trash"))) {
+      const owner = /^(sx\d+)-/.exec(t)?.[1];
+      if (owner && !fs.existsSync(path.join(hostsDir, owner))) spawnSync("/bin/rm", ["-rf", "--one-file-system", path.join(STATE_DIR, "trash", t)], { stdio: "ignore" });
     }
     // cgroups of hosts whose state directory is already gone
     for (const base of cgroupBases()) {
@@ -641,6 +672,20 @@ function removeCgroupTree(dir: string): void {
     fs.rmdirSync(dir);
   } catch {
     // still has processes (e.g. a zombie being reaped); cleanupStale retries
+  }
+}
+
+/** Renames a host's directory into STATE_DIR/trash (same file system); undefined if it is gone. */
+function moveToTrash(dir: string): string | undefined {
+  const trashDir = path.join(STATE_DIR, "trash");
+  fs.mkdirSync(trashDir, { recursive: true });
+  const target = path.join(trashDir, `${path.basename(dir)}-${randomBytes(4).toString("hex")}`);
+  try {
+    fs.renameSync(dir, target);
+    return target;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
   }
 }
 
