@@ -60,7 +60,8 @@ async function runScript(inputs: HostBootstrapInputs, login: BootstrapLogin): Pr
     const { withSsh } = transport;
     const target: SshTarget = { ...inputs.target, user: login.user, privateKey: login.privateKey };
     const r = await withSsh(target, (s) => s.run(["bash", "-s"], { sudo: login.user !== "root", stdin: stamped(inputs.script), timeoutMs: 1_800_000 }));
-    return `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /WARNING/.test(l)).map((l) => l.trim());
+    // Host text bound for state and `pulumi stack output`: no terminal escapes (#11.10).
+    return `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /WARNING/.test(l)).map((l) => transport.printable(l).trim());
 }
 
 export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstrapInputs, HostBootstrapState> = {
@@ -102,7 +103,7 @@ export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstra
         const stamp = await withSsh(target, (s) => s.run(["cat", STAMP], { okCodes: [0, 1] }));
         // A host whose bootstrap changed underneath us reads back as a different script hash, so
         // `pulumi refresh` shows it and the next `up` re-applies the spec.
-        return { id, props: { ...props, scriptHash: stamp.stdout.trim() || "missing" } };
+        return { id, props: { ...props, scriptHash: transport.printable(stamp.stdout).trim().slice(0, 128) || "missing" } };
     },
 
     async delete() {
