@@ -60,7 +60,8 @@ async function runScript(inputs: HostBootstrapInputs, login: BootstrapLogin): Pr
     const { withSsh } = transport;
     const target: SshTarget = { ...inputs.target, user: login.user, privateKey: login.privateKey };
     const r = await withSsh(target, (s) => s.run(["bash", "-s"], { sudo: login.user !== "root", stdin: stamped(inputs.script), timeoutMs: 1_800_000 }));
-    return `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /WARNING/.test(l)).map((l) => l.trim());
+    // Host text bound for state and `pulumi stack output`: no terminal escapes (#11.10).
+    return `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => /WARNING/.test(l)).map((l) => transport.printable(l).trim());
 }
 
 export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstrapInputs, HostBootstrapState> = {
@@ -75,12 +76,15 @@ export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstra
 
     async diff(_id, olds, news) {
         const providerChanged = providerCodeChanged(olds, news);
-        const replaces = olds.target.host !== news.target.host ? ["target"] : [];
         const changed = (["script", "firstLogin", "adminLogin"] as const).filter((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]));
-        if (olds.target.hostKey !== news.target.hostKey || olds.target.port !== news.target.port) changed.push("target" as never);
+        // Never a replacement: a new address, port or name of the same server is state only (the
+        // script runs again only when it changed, or the pinned key did), and a replacement would
+        // run `create` as the first login, which the bootstrapped server's sshd refuses.
+        const t = (x: HostBootstrapInputs) => [x.target.name, x.target.host, x.target.port, x.target.hostKey].join("\n");
+        if (t(olds) !== t(news)) changed.push("target" as never);
         // After a refresh that found another (or no) stamp on the host, the script runs again.
         if ((olds as HostBootstrapState).scriptHash !== undefined && (olds as HostBootstrapState).scriptHash !== sha256(news.script)) changed.push("script");
-        return { changes: replaces.length > 0 || changed.length > 0 || providerChanged, replaces, deleteBeforeReplace: replaces.length > 0 };
+        return { changes: changed.length > 0 || providerChanged, replaces: [] };
     },
 
     async create(inputs) {
@@ -102,7 +106,7 @@ export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstra
         const stamp = await withSsh(target, (s) => s.run(["cat", STAMP], { okCodes: [0, 1] }));
         // A host whose bootstrap changed underneath us reads back as a different script hash, so
         // `pulumi refresh` shows it and the next `up` re-applies the spec.
-        return { id, props: { ...props, scriptHash: stamp.stdout.trim() || "missing" } };
+        return { id, props: { ...props, scriptHash: transport.printable(stamp.stdout).trim().slice(0, 128) || "missing" } };
     },
 
     async delete() {

@@ -4,6 +4,10 @@
  *
  * - `diff` compares what state holds with the new inputs: no SSH. A no-op `pulumi up` opens no
  *   connection. Files live in a map property, so the engine's own diff shows one line per file.
+ * - Nothing about the endpoint replaces the resource (see `endpointChanged`): a replacement is
+ *   delete-then-create, which on the same machine stops every unit, deletes every file and podman
+ *   secret and re-seeds Redis. A new address, port, name or host key is an update that checks
+ *   the host's files, secrets and images (read only) and writes just what it lacks.
  * - `create`/`update` (re)create changed podman secrets from stdin, write each changed file atomically (temp file in the same directory, owner
  *   and mode set, then rename), remove files that left the spec, run `daemon-reload` when a unit
  *   changed, pull new images, and restart exactly the units whose inputs (files, secrets) changed in
@@ -13,7 +17,9 @@
  * - `read` reports what is really on the host (content hashes): a drifted file comes back as a
  *   drift marker, so `pulumi refresh` shows it and the next `up` rewrites it.
  * - `delete` works from state alone, stops the units it owned, and gives up on an unreachable host
- *   within a bounded time; `SENEX_FORGET_UNREACHABLE=1 pulumi destroy` forgets a host that is gone.
+ *   within a bounded time; `SENEX_FORGET_UNREACHABLE=1 pulumi destroy` forgets a host that is gone
+ *   or no longer accepts our key, and a host that presents another host key is forgotten only when
+ *   its fingerprint is named (see `forgettable`).
  * - A new version of this provider's code reaches state without SSH: diff reports a change when the
  *   serialized provider differs, and update then finds no file to touch.
  * Secrets: secret file contents are secret inputs; everything derived from them is listed in
@@ -26,7 +32,7 @@ import * as pulumi from "@pulumi/pulumi";
 // in the provider host, which loads the serialized code without a file of its own.
 import { providerCodeChanged, sha256 } from "./common";
 import * as transport from "./ssh/transport";
-import type { SshTarget } from "./ssh/transport";
+import type { SshSession, SshTarget } from "./ssh/transport";
 
 export interface FileSpec {
     content: string;
@@ -143,18 +149,22 @@ export function unitsToRestart(spec: FileSets, changed: readonly string[], remov
 
 /**
  * The one shell text run on hosts for a write: fixed, arguments positional, content on stdin.
- * $1 path, $2 mode, $3 owner, $4 seed guard ("" | "absent" | sha256 of our last write), $5 sha256
- * of the content. The temp file only replaces the target when the whole content arrived (a
- * connection cut mid-stream ends `cat` early: the hash then differs and nothing is renamed), and a
- * hangup removes it.
+ * $1 path, $2 mode, $3 owner. stdin: one header line `<seed guard> <sha256 of the content>`
+ * (guard: "-" | "absent" | sha256 of our last write), then the content. The hashes travel on stdin
+ * like the content: a hash of a secret file lets anyone who sees it test guesses of the secret,
+ * and argv is visible to every local user in `ps` and lands in error messages. `read` takes exactly
+ * the header line (the shell reads a pipe byte by byte), `cat` the rest. The temp file only
+ * replaces the target when the whole content arrived (a connection cut mid-stream ends `cat`
+ * early: the hash then differs and nothing is renamed), and a hangup removes it.
  */
 const WRITE_SCRIPT = [
     "set -eu",
-    'if [ -n "${4:-}" ] && [ -e "$1" ] && { [ "$4" = absent ] || [ "$(sha256sum < "$1" | cut -d" " -f1)" != "$4" ]; }; then echo kept; exit 0; fi',
+    "read -r guard sum",
+    'if [ "$guard" != - ] && [ -e "$1" ] && { [ "$guard" = absent ] || [ "$(sha256sum < "$1" | cut -d" " -f1)" != "$guard" ]; }; then echo kept; exit 0; fi',
     'd=$(dirname "$1"); mkdir -p "$d"; t=$(mktemp "$d/.senex-write.XXXXXX")',
     "trap 'rm -f \"$t\"' EXIT; trap 'exit 129' HUP INT TERM PIPE",
     'cat > "$t"',
-    '[ "$(sha256sum < "$t" | cut -d" " -f1)" = "$5" ] || { echo "senex-write: $1: content arrived incomplete" >&2; exit 3; }',
+    '[ "$(sha256sum < "$t" | cut -d" " -f1)" = "$sum" ] || { echo "senex-write: $1: content arrived incomplete" >&2; exit 3; }',
     'chown "$3" "$t"; chmod "$2" "$t"; mv -f "$t" "$1"; trap - EXIT',
 ].join("; ");
 /** $1 directory, $2 mode, $3 owner (uid:gid inside senex's user namespace, or empty). Idempotent. */
@@ -179,21 +189,79 @@ function layerOf(inputs: HostFilesInputs) {
     return { sudo, systemctl, unshare };
 }
 
-async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): Promise<void> {
-    const { write, remove } = planChanges(olds, news);
-    const secrets = planSecrets(olds, news);
-    const pulls = news.images.filter((i) => !(olds?.images ?? []).includes(i));
+/** What a host holds now for a spec: each file's content hash (or "missing"), podman secret names, images present. */
+interface HostView {
+    hashes: Map<string, string>;
+    secrets: string[];
+    images: Set<string>;
+}
+
+/**
+ * Reads the host's side of a spec over an open session (read only). Host output is parsed
+ * strictly: a line that is not `<sha256>  <path>` or `missing  <path>` is ignored (that file then
+ * counts as missing), so nothing a host prints reaches state but a hex hash.
+ */
+async function inspect(s: SshSession, inputs: HostFilesInputs): Promise<HostView> {
+    const paths = [...Object.keys(inputs.files), ...Object.keys(inputs.secretFiles)];
+    const { sudo, unshare } = layerOf(inputs);
+    const secretNames = Object.keys(inputs.podmanSecrets ?? {});
+    const images = inputs.images ?? [];
+    const listing = paths.length === 0 ? "" : (await s.run(unshare(["sh", "-c", HASH_SCRIPT, "senex-hash", ...paths]), { sudo })).stdout;
+    const secrets = secretNames.length === 0 ? [] : (await s.run(["podman", "secret", "ls", "--format", "{{.Name}}"])).stdout.split("\n").filter(Boolean);
+    const present = images.length === 0 ? [] : (await s.run(["sh", "-c", 'for i in "$@"; do podman image exists "$i" && echo 1 || echo 0; done', "senex-images", ...images])).stdout.split("\n").filter(Boolean);
+    const hashes = new Map<string, string>();
+    for (const line of listing.split("\n")) {
+        const m = /^([0-9a-f]{64}|missing) {2}(.*)$/.exec(line);
+        if (m && paths.includes(m[2])) hashes.set(m[2], m[1]);
+    }
+    for (const p of paths) if (!hashes.has(p)) hashes.set(p, "missing");
+    return { hashes, secrets, images: new Set(images.filter((_, i) => present[i] === "1")) };
+}
+
+/**
+ * Whether the resource now points at another endpoint: address, port, name or pinned host key.
+ * None of them proves the machine is the same or a new one (a cloud server replaced under the same
+ * name keeps its pinned key and gets a new address; a host renamed as the topology grows keeps both
+ * key and address), so such an update checks the host before it writes (see `apply`).
+ */
+export function endpointChanged(olds: HostFilesTarget, news: HostFilesTarget): boolean {
+    return olds.host !== news.host || olds.port !== news.port || olds.name !== news.name || olds.hostKey !== news.hostKey;
+}
+
+/**
+ * Brings the host from `olds` to `news`. With `verify` (the endpoint changed: state may not describe
+ * the machine we now reach) it first reads the host and adds to the plan whatever the host lacks: a
+ * file whose content differs (a seed only when missing: Redis's own rewrite stays), a missing podman
+ * secret or image. On the same machine that adds nothing, so nothing is written and no unit restarts;
+ * a new machine gets everything, and its units start. Nothing is ever done to the old endpoint.
+ */
+async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs, verify = false): Promise<void> {
+    const planned = planChanges(olds, news);
+    const plannedSecrets = planSecrets(olds, news);
+    const plannedPulls = news.images.filter((i) => !(olds?.images ?? []).includes(i));
     const dirsChanged = JSON.stringify(olds?.directories ?? {}) !== JSON.stringify(news.directories);
-    if (write.length + remove.length + secrets.create.length + secrets.remove.length + pulls.length === 0 && !dirsChanged) return; // e.g. only the provider's code changed: no SSH
-    const { withSsh, CommandError } = transport;
+    const nothing = (write: string[], create: string[], pulls: string[]) => write.length + planned.remove.length + create.length + plannedSecrets.remove.length + pulls.length === 0 && !dirsChanged;
+    if (!verify && nothing(planned.write, plannedSecrets.create, plannedPulls)) return; // e.g. only the provider's code changed: no SSH
+    const { withSsh, CommandError, printable } = transport;
     const { sudo, systemctl, unshare } = layerOf(news);
     const all = { ...news.files, ...news.secretFiles };
     await withSsh(sshTarget(news), async (s) => {
-        if (!olds && news.waitForCloudInit) await s.run(["sh", "-c", CLOUD_INIT_WAIT], { timeoutMs: 1_200_000 });
-        const removedUnits = olds ? unitsToRestart({ files: {}, secretFiles: {} }, remove, olds) : [];
+        if ((!olds || verify) && news.waitForCloudInit) await s.run(["sh", "-c", CLOUD_INIT_WAIT], { timeoutMs: 1_200_000 });
+        let write = planned.write;
+        let createSecrets = plannedSecrets.create;
+        let pulls = plannedPulls;
+        if (verify) {
+            const seen = await inspect(s, news);
+            const lacks = (p: string) => (all[p].seed ? seen.hashes.get(p) === "missing" : seen.hashes.get(p) !== sha256(all[p].content));
+            write = Object.keys(all).filter((p) => planned.write.includes(p) || lacks(p));
+            createSecrets = Object.keys(news.podmanSecrets).filter((n) => plannedSecrets.create.includes(n) || !seen.secrets.includes(n));
+            pulls = news.images.filter((i) => plannedPulls.includes(i) || !seen.images.has(i));
+            if (nothing(write, createSecrets, pulls)) return;
+        }
+        const removedUnits = olds ? unitsToRestart({ files: {}, secretFiles: {} }, planned.remove, olds) : [];
         if (removedUnits.length > 0) await s.run([...systemctl, "stop", ...removedUnits], { sudo, okCodes: [0, 5] });
         // Secrets first: a unit that starts below finds every secret it names.
-        for (const name of secrets.create) await s.run(["podman", "secret", "create", "--replace", name, "-"], { stdin: news.podmanSecrets[name].value });
+        for (const name of createSecrets) await s.run(["podman", "secret", "create", "--replace", name, "-"], { stdin: news.podmanSecrets[name].value });
         // Enforced on every apply that touches the host (a service may have changed them).
         for (const [dir, d] of Object.entries(news.directories)) {
             const owner = d.containerOwner ? `${d.containerOwner.uid}:${d.containerOwner.gid}` : "";
@@ -204,15 +272,15 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): 
             const owner = f.containerOwner ? `${f.containerOwner.uid}:${f.containerOwner.gid}` : f.owner;
             // A seed is replaced only if nobody rewrote it since our last write (else the service's version stays).
             const before = olds?.files[path] ?? olds?.secretFiles[path];
-            const guard = f.seed ? (before ? sha256(before.content) : "absent") : "";
-            await s.run(unshare(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, owner, guard, sha256(f.content)], f), { sudo, stdin: f.content });
+            const guard = f.seed ? (before ? sha256(before.content) : "absent") : "-";
+            await s.run(unshare(["sh", "-c", WRITE_SCRIPT, "senex-write", path, f.mode, owner], f), { sudo, stdin: `${guard} ${sha256(f.content)}\n${f.content}` });
         }
-        if (remove.length > 0) await s.run(unshare(["rm", "-f", "--", ...remove]), { sudo });
-        const touchedUnits = [...write, ...remove].some((p) => news.unitDirs.some((d) => p.startsWith(d)) || (olds?.unitDirs ?? []).some((d) => p.startsWith(d)));
+        if (planned.remove.length > 0) await s.run(unshare(["rm", "-f", "--", ...planned.remove]), { sudo });
+        const touchedUnits = [...write, ...planned.remove].some((p) => news.unitDirs.some((d) => p.startsWith(d)) || (olds?.unitDirs ?? []).some((d) => p.startsWith(d)));
         if (touchedUnits) await s.run([...systemctl, "daemon-reload"], { sudo });
         for (const image of pulls) await s.run(["podman", "pull", "--quiet", image], { timeoutMs: 1_200_000 });
         const restart = unitsToRestart(news, write);
-        for (const name of secrets.create) for (const u of news.podmanSecrets[name].restarts ?? []) if (!restart.includes(u)) restart.push(u);
+        for (const name of createSecrets) for (const u of news.podmanSecrets[name].restarts ?? []) if (!restart.includes(u)) restart.push(u);
         // One job transaction: systemd orders it by the units' After= (PostgreSQL before the app).
         if (restart.length > 0) {
             try {
@@ -221,20 +289,59 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs): 
                 if (!(e instanceof CommandError)) throw e;
                 const failed = await s.run([...systemctl, "--failed", "--no-legend", "--plain", ...restart], { sudo, okCodes: [0, 1, 3] });
                 const status = await s.run([...systemctl, "status", "--no-pager", "--lines=15", ...restart], { sudo, okCodes: [0, 1, 3, 4] });
-                throw new Error(`${news.target.name}: restarting ${restart.join(" ")} failed.\nfailed units:\n${failed.stdout}\n${status.stdout.slice(-6000)}`);
+                // Unit descriptions and journal lines are host text (a service writes its own log).
+                throw new Error(`${news.target.name}: restarting ${restart.join(" ")} failed.\nfailed units:\n${printable(failed.stdout)}\n${printable(status.stdout.slice(-6000))}`);
             }
         }
-        if (secrets.remove.length > 0) await s.run(["podman", "secret", "rm", "--ignore", ...secrets.remove]);
+        if (plannedSecrets.remove.length > 0) await s.run(["podman", "secret", "rm", "--ignore", ...plannedSecrets.remove]);
     });
 }
 
+/**
+ * Output properties that hold secrets or values derived from them (the engine stores outputs in
+ * plain text unless listed). `hashes` is not one of them because it covers `files` only: a hash of
+ * a secret file's content lets anyone who reads the state test guesses of the secret offline.
+ */
+export const HOST_FILES_SECRET_OUTPUTS = ["privateKey", "secretFiles", "podmanSecrets"];
+
 function outputs(inputs: HostFilesInputs): HostFilesState {
-    const all = { ...inputs.files, ...inputs.secretFiles };
-    return { ...inputs, hashes: Object.fromEntries(Object.entries(all).map(([p, f]) => [p, sha256(f.content)])) };
+    return { ...inputs, hashes: Object.fromEntries(Object.entries(inputs.files).map(([p, f]) => [p, sha256(f.content)])) };
 }
 
-/** State: the inputs plus the content hash of every file (what `read` compares with the host). */
+/** State: the inputs plus the content hash of every non-secret file (what `read` compares with the host). */
 export type HostFilesState = HostFilesInputs & { hashes?: Record<string, string> };
+
+/**
+ * Whether a failed delete may forget the host (state only; nothing is sent to any host).
+ * - Unreachable, or it refuses our key: `SENEX_FORGET_UNREACHABLE=1`. The server is gone, was
+ *   reinstalled or handed back; we cannot remove anything there any more, and staying stuck helps
+ *   nobody.
+ * - It presents another host key: only when `SENEX_FORGET_MISMATCHED_HOST` names the presented
+ *   fingerprint. Such a host is either re-keyed/reinstalled (forget it) or an impostor between us
+ *   and the real server, which then still holds our units, files and secrets and must be cleaned
+ *   by hand. The blanket switch, set for some dead host in the same destroy, must not swallow that
+ *   silently: naming this key means someone looked at it. (We never authenticate to a mismatched
+ *   key: the check runs in the key exchange, before our key is offered.)
+ */
+function forgettable(e: unknown): boolean {
+    const { UnreachableHostError, AuthenticationError, HostKeyMismatchError } = transport;
+    if (e instanceof HostKeyMismatchError) return (process.env.SENEX_FORGET_MISMATCHED_HOST ?? "").split(",").map((x) => x.trim()).includes(e.presented);
+    return (e instanceof UnreachableHostError || e instanceof AuthenticationError) && process.env.SENEX_FORGET_UNREACHABLE === "1";
+}
+
+/** The failed delete's error with the way out (who may be forgotten, and how). */
+function deleteError(e: unknown, name: string): unknown {
+    const { UnreachableHostError, AuthenticationError, HostKeyMismatchError } = transport;
+    const leftBehind = "(its files, units and podman secrets stay there: remove them by hand if the server lives on)";
+    if (e instanceof UnreachableHostError || e instanceof AuthenticationError)
+        return new Error(`${e.message}. If ${name} is gone for good or no longer ours, run \`SENEX_FORGET_UNREACHABLE=1 pulumi destroy\` (or \`pulumi state delete\` on this resource) to forget it ${leftBehind}.`);
+    if (e instanceof HostKeyMismatchError)
+        return new Error(
+            `${e.message} If you know why (the server was re-keyed or reinstalled) and want to forget it, run \`SENEX_FORGET_MISMATCHED_HOST=${e.presented} pulumi destroy\` ${leftBehind}. ` +
+                "SENEX_FORGET_UNREACHABLE does not cover a changed host key: it may be an impostor.",
+        );
+    return e;
+}
 
 export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs, HostFilesState> = {
     async check(_olds, news) {
@@ -264,14 +371,15 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
     },
 
     async diff(_id, olds, news) {
-        const replaces = olds.target.host !== news.target.host || olds.layer !== news.layer ? ["target"] : [];
+        // Only another layer is another resource; an endpoint change is an update (module comment).
+        const replaces = olds.layer !== news.layer ? ["layer"] : [];
         const { write, remove } = planChanges(olds, news);
         const changed: string[] = [...new Set([...write, ...remove].map((p) => (p in (news.secretFiles ?? {}) || p in (olds.secretFiles ?? {}) ? "secretFiles" : "files")))];
         const secrets = planSecrets(olds, news);
         if (secrets.create.length + secrets.remove.length > 0) changed.push("podmanSecrets");
         const providerChanged = providerCodeChanged(olds, news);
         const other = (["privateKey", "unitDirs", "images", "waitForCloudInit", "directories"] as const).filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) as string[];
-        if (olds.target.hostKey !== news.target.hostKey || olds.target.user !== news.target.user || olds.target.port !== news.target.port) other.push("target");
+        if (endpointChanged(olds.target, news.target) || olds.target.user !== news.target.user) other.push("target");
         const changes = replaces.length > 0 || changed.length > 0 || other.length > 0 || providerChanged;
         return { changes, replaces, deleteBeforeReplace: replaces.length > 0, stables: ["layer"] };
     },
@@ -283,45 +391,33 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
 
     async update(_id, olds, news) {
         // State written by an older provider version may lack the newer fields.
-        await apply({ ...olds, podmanSecrets: olds.podmanSecrets ?? {}, images: olds.images ?? [], directories: olds.directories ?? {} }, news);
+        await apply({ ...olds, podmanSecrets: olds.podmanSecrets ?? {}, images: olds.images ?? [], directories: olds.directories ?? {} }, news, endpointChanged(olds.target, news.target));
         return { outs: outputs(news) };
     },
 
     async read(id, props) {
         if (!props) return { id, props };
         const { withSsh } = transport;
-        const paths = [...Object.keys(props.files), ...Object.keys(props.secretFiles)];
-        const { sudo, unshare } = layerOf(props);
-        const secretNames = Object.keys(props.podmanSecrets ?? {});
-        const images = props.images ?? [];
-        const { listing, secretsPresent, imagesPresent } = await withSsh(sshTarget(props), async (s) => ({
-            listing: paths.length === 0 ? "" : (await s.run(unshare(["sh", "-c", HASH_SCRIPT, "senex-hash", ...paths]), { sudo })).stdout,
-            secretsPresent: secretNames.length === 0 ? [] : (await s.run(["podman", "secret", "ls", "--format", "{{.Name}}"])).stdout.split("\n").filter(Boolean),
-            imagesPresent: (await s.run(["sh", "-c", 'for i in "$@"; do podman image exists "$i" && echo 1 || echo 0; done', "senex-images", ...images])).stdout.split("\n").filter(Boolean).map((x) => x === "1"),
-        }));
-        const actual = new Map(
-            listing
-                .split("\n")
-                .filter(Boolean)
-                .map((l) => {
-                    const [hash, ...rest] = l.split(/\s+/);
-                    return [rest.join(" ").trim(), hash] as const;
-                }),
-        );
+        const seen = await withSsh(sshTarget(props), (s) => inspect(s, props));
         const reconcile = (files: Record<string, FileSpec>) =>
-            Object.fromEntries(Object.entries(files).map(([p, f]) => [p, actual.get(p) === sha256(f.content) || (f.seed && actual.has(p) && actual.get(p) !== "missing") ? f : { ...f, content: `${DRIFT}${actual.get(p) ?? "missing"}` }]));
+            Object.fromEntries(
+                Object.entries(files).map(([p, f]) => {
+                    const actual = seen.hashes.get(p) ?? "missing";
+                    return [p, actual === sha256(f.content) || (f.seed && actual !== "missing") ? f : { ...f, content: `${DRIFT}${actual}` }];
+                }),
+            );
         const files = reconcile(props.files);
         const secretFiles = reconcile(props.secretFiles);
         // A podman secret removed on the host comes back as a drifted value, so the next `up` recreates it.
-        const podmanSecrets = Object.fromEntries(Object.entries(props.podmanSecrets ?? {}).map(([n, v]) => [n, secretsPresent.includes(n) ? v : { ...v, value: `${DRIFT}missing` }]));
+        const podmanSecrets = Object.fromEntries(Object.entries(props.podmanSecrets ?? {}).map(([n, v]) => [n, seen.secrets.includes(n) ? v : { ...v, value: `${DRIFT}missing` }]));
         return {
             id,
-            props: { ...props, files, secretFiles, podmanSecrets, images: images.filter((_, i) => imagesPresent[i]), hashes: Object.fromEntries(paths.map((p) => [p, actual.get(p) ?? "missing"])) },
+            props: { ...props, files, secretFiles, podmanSecrets, images: (props.images ?? []).filter((i) => seen.images.has(i)), hashes: Object.fromEntries(Object.keys(props.files).map((p) => [p, seen.hashes.get(p) ?? "missing"])) },
         };
     },
 
     async delete(_id, props) {
-        const { withSsh, UnreachableHostError } = transport;
+        const { withSsh } = transport;
         const all = { ...props.files, ...props.secretFiles };
         const paths = Object.keys(all).filter((p) => !all[p].keepOnDelete);
         const secretNames = Object.keys(props.podmanSecrets ?? {});
@@ -340,10 +436,8 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
                 { connectTimeoutMs: 10_000, attempts: 2, backoffMs: 1000 },
             );
         } catch (e) {
-            if (e instanceof UnreachableHostError && process.env.SENEX_FORGET_UNREACHABLE === "1") return;
-            if (e instanceof UnreachableHostError)
-                throw new Error(`${e.message}. If ${props.target.name} is gone for good, run \`SENEX_FORGET_UNREACHABLE=1 pulumi destroy\` (or \`pulumi state delete\` on this resource) to forget it.`);
-            throw e;
+            if (forgettable(e)) return;
+            throw deleteError(e, props.target.name);
         }
     },
 };
@@ -357,7 +451,7 @@ export class HostFiles extends pulumi.dynamic.Resource {
             hostFilesProvider,
             name,
             { ...args, secretFiles: args.secretFiles ?? {}, unitDirs: args.unitDirs ?? [], podmanSecrets: args.podmanSecrets ?? {}, directories: args.directories ?? {}, images: args.images ?? [], waitForCloudInit: args.waitForCloudInit ?? false, hashes: undefined },
-            { ...opts, additionalSecretOutputs: ["privateKey", "secretFiles", "podmanSecrets"] },
+            { ...opts, additionalSecretOutputs: HOST_FILES_SECRET_OUTPUTS },
         );
     }
 }

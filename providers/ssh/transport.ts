@@ -7,7 +7,10 @@
  * - one connection per host per operation: `withSsh` opens it, runs every command of the
  *   operation over it, closes it;
  * - commands are argument vectors, quoted for the remote shell here and nowhere else; secrets
- *   travel on stdin only, so they never reach a process list or a log.
+ *   travel on stdin only, so they never reach a process list or a log;
+ * - what a host sends back is untrusted: each stream is read up to a limit (OUTPUT_LIMITS), so a
+ *   hostile or broken host cannot exhaust the operator's memory, and host text bound for an error,
+ *   state or an output goes through `printable` (no terminal escapes).
  */
 import * as crypto from "crypto";
 import type { Client, ClientChannel, ConnectConfig } from "ssh2";
@@ -47,9 +50,21 @@ export interface RunOptions {
     readonly timeoutMs?: number;
 }
 
+/**
+ * How much of a command's output is held in memory, per stream.
+ * - stdout is data a caller parses (hash listings, names): a cut listing would be read as fact, so
+ *   more than `stdout` bytes ends the command (the channel is closed) with an OutputLimitError. Our
+ *   largest legitimate stdout is a hash listing of a host's files, a few hundred KiB.
+ * - stderr only explains a failure, and its end says most: the last `stderr` bytes are kept, the
+ *   rest is dropped and the drop is marked at the start of `RunResult.stderr`.
+ */
+export const OUTPUT_LIMITS = { stdout: 16 * 1024 * 1024, stderr: 256 * 1024 } as const;
+
 export interface RunResult {
     readonly code: number;
+    /** As the host sent it (data: callers parse it); pass it through `printable` before it enters an error, state or output. */
     readonly stdout: string;
+    /** The host's stderr (its last OUTPUT_LIMITS.stderr bytes), control characters stripped: safe for messages. */
     readonly stderr: string;
 }
 
@@ -69,6 +84,15 @@ export function publicKeyBlob(line: string): Buffer {
     const [type, b64] = line.trim().split(/\s+/);
     if (type !== "ssh-ed25519" || !b64) throw new Error(`not an ssh-ed25519 public key: ${line.slice(0, 40)}`);
     return Buffer.from(b64, "base64");
+}
+
+/**
+ * Host text made safe for an error, state or output: every control character but newline and tab
+ * is removed (C0 incl. ESC and CR, DEL, C1 incl. the 8-bit CSI), so text from a host cannot move
+ * the cursor, retitle or clear the operator's terminal, or hide lines in a CI log.
+ */
+export function printable(text: string): string {
+    return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
 }
 
 export class HostKeyMismatchError extends Error {
@@ -92,8 +116,31 @@ export class UnreachableHostError extends Error {
         readonly elapsedMs: number,
         override readonly cause: Error,
     ) {
-        super(`cannot reach ${target} over SSH: ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s, last error: ${cause.message}`);
+        super(`cannot reach ${target} over SSH: ${attempts} attempt(s) in ${(elapsedMs / 1000).toFixed(1)} s, last error: ${printable(cause.message)}`);
         this.name = "UnreachableHostError";
+    }
+}
+
+/** The host answered but refused our key (another key, a removed account, a reinstalled server). */
+export class AuthenticationError extends Error {
+    constructor(
+        readonly target: string,
+        readonly user: string,
+    ) {
+        super(`${target}: SSH authentication as ${user} failed (is our deploy key in ~${user}/.ssh/authorized_keys?)`);
+        this.name = "AuthenticationError";
+    }
+}
+
+/** A command printed more on stdout than OUTPUT_LIMITS allows; it was stopped. */
+export class OutputLimitError extends Error {
+    constructor(
+        readonly target: string,
+        readonly argv: readonly string[],
+        readonly limit: number,
+    ) {
+        super(`${target}: \`${argv.join(" ")}\` printed more than ${limit} bytes on stdout; stopped reading and closed the command (a hostile or broken host?)`);
+        this.name = "OutputLimitError";
     }
 }
 
@@ -103,7 +150,7 @@ export class CommandError extends Error {
         readonly argv: readonly string[],
         readonly result: RunResult,
     ) {
-        super(`${target}: \`${argv.join(" ")}\` exited with ${result.code}: ${result.stderr.trim().slice(-2000)}`);
+        super(`${target}: \`${argv.join(" ")}\` exited with ${result.code}: ${printable(result.stderr.trim().slice(-2000))}`);
         this.name = "CommandError";
     }
 }
@@ -160,13 +207,35 @@ async function connect(target: SshTarget, options: SshOptions = {}): Promise<Cli
             last = e as Error;
             if (last instanceof HostKeyMismatchError || !TRANSIENT.test(last.message)) {
                 if (last instanceof HostKeyMismatchError) throw last;
-                if (/authentication/i.test(last.message)) throw new Error(`${target.name}: SSH authentication as ${target.user} failed (is our deploy key in ~${target.user}/.ssh/authorized_keys?)`);
+                if (/authentication/i.test(last.message)) throw new AuthenticationError(target.name, target.user);
                 throw new UnreachableHostError(target.name, attempt, Date.now() - started, last);
             }
             if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, opts.backoffMs * 2 ** (attempt - 1)));
         }
     }
     throw new UnreachableHostError(target.name, opts.attempts, Date.now() - started, last);
+}
+
+/** Keeps the last `limit` bytes of a stream (whole chunks, trimmed at the end) and counts what it dropped. */
+class TailBuffer {
+    private chunks: Buffer[] = [];
+    private held = 0;
+    private dropped = 0;
+    constructor(private readonly limit: number) {}
+    push(d: Buffer): void {
+        this.chunks.push(d);
+        this.held += d.length;
+        while (this.held - this.chunks[0].length >= this.limit) {
+            this.held -= this.chunks[0].length;
+            this.dropped += this.chunks.shift()!.length;
+        }
+    }
+    text(): string {
+        const all = Buffer.concat(this.chunks);
+        const cut = Math.max(0, all.length - this.limit);
+        const mark = this.dropped + cut > 0 ? `[senex: first ${this.dropped + cut} bytes dropped]\n` : "";
+        return mark + all.subarray(cut).toString();
+    }
 }
 
 function exec(client: Client, target: SshTarget, argv: readonly string[], opts: RunOptions): Promise<RunResult> {
@@ -176,16 +245,33 @@ function exec(client: Client, target: SshTarget, argv: readonly string[], opts: 
         client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
             if (err) return reject(err);
             const out: Buffer[] = [];
-            const errOut: Buffer[] = [];
-            const timer = setTimeout(() => {
-                stream.close();
-                reject(new Error(`${target.name}: \`${argv.join(" ")}\` did not finish within ${timeoutMs} ms`));
-            }, timeoutMs);
-            stream.on("data", (d: Buffer) => out.push(d));
-            stream.stderr.on("data", (d: Buffer) => errOut.push(d));
-            stream.on("close", (code: number | null) => {
+            let outBytes = 0;
+            const errOut = new TailBuffer(OUTPUT_LIMITS.stderr);
+            let settled = false;
+            // Declared before `fail` uses it (Pulumi's closure serializer cannot capture a binding in its TDZ).
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const fail = (e: Error) => {
+                if (settled) return;
+                settled = true;
                 clearTimeout(timer);
-                resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString() });
+                stream.close();
+                reject(e);
+            };
+            timer = setTimeout(() => fail(new Error(`${target.name}: \`${argv.join(" ")}\` did not finish within ${timeoutMs} ms`)), timeoutMs);
+            stream.on("data", (d: Buffer) => {
+                if (settled) return;
+                outBytes += d.length;
+                if (outBytes > OUTPUT_LIMITS.stdout) return fail(new OutputLimitError(target.name, argv, OUTPUT_LIMITS.stdout));
+                out.push(d);
+            });
+            stream.stderr.on("data", (d: Buffer) => {
+                if (!settled) errOut.push(d);
+            });
+            stream.on("close", (code: number | null) => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(timer);
+                resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: printable(errOut.text()) });
             });
             if (opts.stdin !== undefined) stream.end(opts.stdin);
             else stream.end();

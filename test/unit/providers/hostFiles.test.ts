@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import { FileSpec, hostFilesProvider, HostFilesInputs, planChanges, planSecrets, unitsToRestart } from "../../../providers/hostFiles";
+import { sha256 } from "../../../providers/common";
+import { FileSpec, HOST_FILES_SECRET_OUTPUTS, hostFilesProvider, HostFilesInputs, planChanges, planSecrets, unitsToRestart } from "../../../providers/hostFiles";
 
 const f = (content: string, restarts: string[] = []): FileSpec => ({ content, mode: "0644", owner: "root", restarts });
 const spec = (files: Record<string, FileSpec>, secretFiles: Record<string, FileSpec> = {}): HostFilesInputs => ({
@@ -46,9 +47,9 @@ describe("HostFiles diff logic (no SSH)", () => {
         );
     });
 
-    it("diff: replacement (delete first: the id is reused) only when the host or layer changes", async () => {
+    it("diff: an address change is an update, not a replacement (#11.5; more in endpoint.test.ts)", async () => {
         const a = spec({ "/a": f("1") });
-        expect(await hostFilesProvider.diff!("h:user", a, { ...a, target: { ...a.target, host: "10.0.1.11" } })).toMatchObject({ changes: true, replaces: ["target"], deleteBeforeReplace: true });
+        expect(await hostFilesProvider.diff!("h:user", a, { ...a, target: { ...a.target, host: "10.0.1.11" } })).toMatchObject({ changes: true, replaces: [], deleteBeforeReplace: false });
         expect(await hostFilesProvider.diff!("h:user", a, spec({ "/a": f("2") }))).toMatchObject({ changes: true, replaces: [] });
         expect(await hostFilesProvider.diff!("h:user", a, { ...a, secretFiles: { "/s": f("pw") } })).toMatchObject({ changes: true, replaces: [] });
     });
@@ -62,6 +63,21 @@ describe("HostFiles diff logic (no SSH)", () => {
         expect(planSecrets(s1, { podmanSecrets: { x: { value: "v1" } } })).toEqual({ create: [], remove: ["y"] });
         expect(await hostFilesProvider.diff!("h:user", { ...a, ...s1 }, { ...a, ...s1 })).toMatchObject({ changes: false });
         expect(await hostFilesProvider.diff!("h:user", { ...a, ...s1 }, { ...a, podmanSecrets: { ...s1.podmanSecrets, x: { value: "v2" } } })).toMatchObject({ changes: true, replaces: [] });
+    });
+
+    it("no output but the secret ones holds a secret file's content or its hash (#11.9)", async () => {
+        const secret = "requirepass hunter2-unit-0xBEEF\n";
+        const olds = { ...spec({ "/a": f("1") }, { "/s": { ...f(secret), seed: true } }), podmanSecrets: { "senex-x": { value: "hunter2-podman" } }, __provider: "v1" } as HostFilesInputs;
+        const news = { ...olds, __provider: "v2" } as HostFilesInputs;
+        // Only the provider's code changed: update runs no SSH and returns the outputs the engine stores.
+        const { outs } = await hostFilesProvider.update!("h:user", olds, news);
+        const plain = Object.entries(outs!).filter(([k]) => !HOST_FILES_SECRET_OUTPUTS.includes(k));
+        expect(plain.map(([k]) => k)).toContain("hashes");
+        for (const [key, value] of plain) {
+            const text = JSON.stringify(value);
+            for (const leak of ["hunter2", sha256(secret), sha256("hunter2-podman")]) expect({ key, leaks: text.includes(leak) }).toEqual({ key, leaks: false });
+        }
+        expect(outs!.hashes).toEqual({ "/a": sha256("1") });
     });
 
     it("check: container owners and podman secrets belong to the user layer", async () => {
