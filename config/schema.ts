@@ -3,6 +3,7 @@ import { catalogs, serverType } from "../catalog";
 import { CONFIG_KEYS, ConfigKeyName, GENERATED_SECRETS, GeneratedSecretName, NEVER_ROTATED, PROJECT } from "./keys";
 import { DEFAULT_SIZES, LETS_ENCRYPT_PRODUCTION, PHASE_GROUPS, defaultImages } from "./defaults";
 import { SecretValue } from "./secret";
+import { SERVICE_KINDS } from "../topology/types";
 import { HOST_GROUPS, HostGroup, IMAGE_NAMES, ImageName, Phase, StackConfig } from "./types";
 
 /** Config as Pulumi hands it over: every value a string, keys with their namespace. */
@@ -40,6 +41,24 @@ const imageRef = z
         error: "must be an image reference like registry.example.com/team/app:1.2 or ...@sha256:<64 hex>",
     });
 const hostName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "must be a short lower-case name like web-1" });
+
+/**
+ * Secret values are checked here, where a problem can name the key, and their messages never show
+ * the value (nor do zod's own: they name the expected shape, not the input). A control character
+ * is usually a trailing newline from `echo` or a file; in the line formats the value goes into
+ * (Redis, pgpass, env files) it would split a directive, so the renderers refuse it too.
+ */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const secretText = (min: number) =>
+    z
+        .string({ error: "must be a string" })
+        .min(min, { error: `must be at least ${min} character${min === 1 ? "" : "s"}` })
+        .refine((v) => !CONTROL_CHARACTER.test(v), { error: "contains a line break, tab or other control character (often a trailing newline from `echo` or a file)" })
+        .refine((v) => v.trim() === v, { error: "starts or ends with whitespace" });
+/** A URL that is itself a secret (it carries a token): the control-character check runs before URL parsing, which would silently drop a newline. */
+const secretUrl = (error: string) => secretText(1).pipe(z.url({ protocol: /^https$/, error }));
+/** Object storage keys as the consoles show them. */
+const s3Key = secretText(1).regex(/^[!-~]+$/, { error: "must be printable ASCII without spaces (as the object storage console shows it)" });
 /** `pulumi config set` delivers numbers as strings ("3"); accept those, and only those. */
 const numeric = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
 const positiveInt = (max: number) =>
@@ -82,8 +101,16 @@ const schema = z.strictObject({
             redisRetentionDays: positiveInt(3650).optional(),
             hourUtc: numeric(z.number().int().min(0, { error: "must be an hour 0-23" }).max(23, { error: "must be an hour 0-23" })).optional(),
             bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: "must be a bucket name (3-63 lower-case letters, digits, dashes)" }).optional(),
-            endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-            region: z.string().optional(),
+            // https only: the backup jobs send the S3 keys with every request. Only scheme, host and
+            // port are used (pgBackRest and restic take a host), so a path or login would be dropped.
+            endpoint: z
+                .url({ protocol: /^https$/, error: "must be an https URL like https://s3.example.com (the S3 keys travel with every request)" })
+                .refine((v) => {
+                    const u = new URL(v);
+                    return u.username === "" && u.password === "" && u.pathname === "/" && u.search === "" && u.hash === "";
+                }, { error: "must be just https://HOST[:PORT], without a path, query or login (credentials are the s3AccessKeyId/s3SecretAccessKey keys)" })
+                .optional(),
+            region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "must be an S3 region name like eu-central-1 (lower-case letters, digits, dashes)" }).optional(),
         })
         .optional(),
     acme: z.strictObject({
@@ -96,17 +123,17 @@ const schema = z.strictObject({
             heartbeatUrl: z.url({ protocol: /^https?$/ }).optional(),
         })
         .optional(),
-    alertSlackWebhook: z.url({ protocol: /^https$/, error: "must be an https webhook URL" }).optional(),
+    alertSlackWebhook: secretUrl("must be an https webhook URL").optional(),
     rotate: secretNamesSchema(numeric(z.number({ error: "must be a generation number >= 0" }).int().min(0, { error: "must be a generation number >= 0" }))).optional(),
-    secrets: secretNamesSchema(z.string().min(16, { error: "must be at least 16 characters" })).optional(),
-    tastytradeClientId: z.string().min(1).optional(),
-    tastytradeClientSecret: z.string().min(1).optional(),
+    secrets: secretNamesSchema(secretText(16)).optional(),
+    tastytradeClientId: secretText(1).optional(),
+    tastytradeClientSecret: secretText(1).optional(),
     protect: z.boolean({ error: "must be true or false" }).optional(),
     ssh: z.strictObject({ allowFrom: z.array(cidr).min(1).optional(), port: numeric(z.number().int().min(1).max(65535)).optional() }).optional(),
-    registryAuth: z.strictObject({ registry: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }).optional(),
+    registryAuth: z.strictObject({ registry: secretText(1), username: secretText(1), password: secretText(1) }).optional(),
     postgresVersion: numeric(z.union([z.literal(16), z.literal(17)], { error: "must be 16 or 17" })).optional(),
-    s3AccessKeyId: z.string().min(1).optional(),
-    s3SecretAccessKey: z.string().min(1).optional(),
+    s3AccessKeyId: s3Key.optional(),
+    s3SecretAccessKey: s3Key.optional(),
     deploySshKey: privateKey.optional(),
     bootstrapSshKey: privateKey.optional(),
     caCertificates: z.array(z.string().regex(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\s*$/, { error: "must be a PEM certificate" })).optional(),
@@ -198,8 +225,16 @@ function zodProblems(error: z.ZodError, prefix: PropertyKey[], decoded: Record<s
             const spec = (CONFIG_KEYS as Record<string, { secret: string }>)[top];
             return [`${keyPath(issue.path)}: is required. Fix: \`${setCommand(issue.path.length === 1 ? top : `${top}` + " (with --path)", spec?.secret === "required")}\`.`];
         }
-        return [`${keyPath(issue.path)}: ${issue.message}.`];
+        const top = String(issue.path[0]);
+        const secret = (CONFIG_KEYS as Record<string, { secret: string }>)[top]?.secret !== "never";
+        return [`${keyPath(issue.path)}: ${issue.message}.${secret ? ` ${secretFix(issue.path)}` : ""}`];
     });
+}
+
+/** The fix for a bad secret value: how to set it again; the message itself never shows the value. */
+function secretFix(path: readonly PropertyKey[]): string {
+    const nested = path.length > 1;
+    return `Fix: set it again from a file without a trailing newline: \`pulumi config set --secret${nested ? " --path" : ""} '${keyPath(path)}' < FILE\` (the value is never shown here).`;
 }
 
 /**
@@ -329,8 +364,19 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
     };
 
     const network = { cidr: d.network?.cidr ?? "10.0.0.0/16", subnet: d.network?.subnet ?? "10.0.1.0/24" };
+    // Hosts get fixed offsets from the subnet's first address, and the clouds take the value as a
+    // network: a CIDR with host bits set is refused rather than silently read as another network.
+    for (const field of ["cidr", "subnet"] as const)
+        if (networkAddress(network[field]) !== network[field])
+            problems.push(`${k(`network.${field}`)}: ${network[field]} is not a network address (its host bits are set). Fix: use ${networkAddress(network[field])}, or the network you meant.`);
     if (!cidrContains(network.cidr, network.subnet)) problems.push(`${k("network.subnet")}: ${network.subnet} is not inside network.cidr ${network.cidr}. Fix: choose a subnet inside it.`);
     else if (prefixLength(network.subnet) > 24) problems.push(`${k("network.subnet")}: ${network.subnet} is smaller than a /24; hosts get fixed addresses up to .219. Fix: use a /24 or larger.`);
+
+    // Limits apply per service (its name, e.g. daphne-1, or its kind): an unknown one would be ignored.
+    const limitTargets = [...SERVICE_KINDS.filter((kind) => kind !== "backup"), ...Array.from({ length: d.daphnePerHost ?? 2 }, (_, i) => `daphne-${i + 1}`)];
+    for (const name of Object.keys(d.limits ?? {}))
+        if (!limitTargets.includes(name))
+            problems.push(`${k(`limits.${name}`)}: is not a service.${suggestion(name, limitTargets)} Fix: use one of ${limitTargets.join(", ")}.`);
 
     const celery = { concurrency: d.celery?.concurrency ?? 4, stopTimeoutSeconds: d.celery?.stopTimeoutSeconds ?? 600 };
 
@@ -462,6 +508,14 @@ function ipToInt(ip: string): number {
 
 function prefixLength(c: string): number {
     return Number(c.split("/")[1]);
+}
+
+/** The network of an IPv4 CIDR: `10.0.1.200/24` → `10.0.1.0/24`. */
+function networkAddress(c: string): string {
+    const bits = prefixLength(c);
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    const n = (ipToInt(c.split("/")[0]) & mask) >>> 0;
+    return `${[24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".")}/${bits}`;
 }
 
 /** True when CIDR `inner` lies inside CIDR `outer` (IPv4). */
