@@ -13,9 +13,25 @@ export interface RawConfig {
     readonly secretKeys: ReadonlySet<string>;
 }
 
+/**
+ * A problem that is only a missing credential the apply needs (e.g. object storage keys that must
+ * be created in a console): `preview` and `up` refuse it, the offline plan stands in for it and
+ * warns, since the plan is where a user looks before creating those keys.
+ */
+export interface MissingCredential {
+    /** Full key, e.g. `senex-infra:s3AccessKeyId`. */
+    readonly key: string;
+    /** Its line in {@link ConfigError.problems}. */
+    readonly problem: string;
+}
+
 /** Every problem of a stack's config, one line each, naming the full key and the fix. */
 export class ConfigError extends Error {
-    constructor(readonly problems: readonly string[]) {
+    constructor(
+        readonly problems: readonly string[],
+        /** The problems that are missing credentials only (a subset of `problems`). */
+        readonly missingCredentials: readonly MissingCredential[] = [],
+    ) {
         super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
         this.name = "ConfigError";
     }
@@ -243,6 +259,7 @@ function secretFix(path: readonly PropertyKey[]): string {
  */
 export function parseStackConfig(raw: RawConfig, project: string, stack: string): StackConfig {
     const problems: string[] = [];
+    const missingCredentials: MissingCredential[] = [];
     const decoded = decode(raw, problems);
     // Each key is checked on its own, so one bad key does not hide the cross-field rules: those run
     // whenever `cloud` and `phase` themselves are valid, on the keys that passed.
@@ -254,8 +271,10 @@ export function parseStackConfig(raw: RawConfig, project: string, stack: string)
         } else problems.push(...zodProblems(parsed.error, [key], decoded));
     }
     if (valid.cloud === undefined || valid.phase === undefined) throw new ConfigError(dedupe(problems));
-    const config = complete(valid as Decoded, project, stack, problems);
-    if (problems.length > 0) throw new ConfigError(dedupe(problems));
+    // Keys the stack sets at all (valid or not): a set but invalid credential is its own problem, not a missing one.
+    const given = new Set(Object.keys(raw.values).filter((key) => key.startsWith(`${PROJECT}:`)).map((key) => key.slice(PROJECT.length + 1)));
+    const config = complete(valid as Decoded, project, stack, problems, missingCredentials, given);
+    if (problems.length > 0) throw new ConfigError(dedupe(problems), missingCredentials);
     return deepFreeze(config);
 }
 
@@ -264,7 +283,7 @@ function dedupe(lines: string[]): string[] {
 }
 
 /** Applies defaults that depend on other keys, and the cross-field rules. */
-function complete(d: Decoded, project: string, stack: string, problems: string[]): StackConfig {
+function complete(d: Decoded, project: string, stack: string, problems: string[], missingCredentials: MissingCredential[], given: ReadonlySet<string>): StackConfig {
     const phase = d.phase as Phase;
     const k = (name: string) => `${PROJECT}:${name}`;
 
@@ -339,8 +358,11 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
     const backupsEnabled = d.backups?.enabled ?? phase >= 2;
     if (backupsEnabled && d.cloud !== "digitalocean" && (d.s3AccessKeyId === undefined || d.s3SecretAccessKey === undefined)) {
         for (const key of ["s3AccessKeyId", "s3SecretAccessKey"] as const)
-            if (d[key] === undefined)
-                problems.push(`${k(key)}: is required for backups on ${d.cloud} (${d.cloud === "hetzner" ? "Hetzner Object Storage keys cannot be created by API: create them in the console" : "existing servers bring their own S3 endpoint"}). Fix: \`${setCommand(key, true)}\`, or set backups.enabled to false.`);
+            if (d[key] === undefined && !given.has(key)) {
+                const problem = `${k(key)}: is required for backups on ${d.cloud} (${d.cloud === "hetzner" ? "Hetzner Object Storage keys cannot be created by API: create them in the console" : "existing servers bring their own S3 endpoint"}). Fix: \`${setCommand(key, true)}\`, or set backups.enabled to false.`;
+                problems.push(problem);
+                missingCredentials.push({ key: k(key), problem });
+            }
     }
     if (backupsEnabled && d.cloud === "existing" && d.backups?.endpoint === undefined)
         problems.push(`${k("backups.endpoint")}: is required for backups with cloud=existing. Fix: \`pulumi config set --path '${k("backups.endpoint")}' https://s3.example.com\`.`);
