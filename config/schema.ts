@@ -70,7 +70,7 @@ const secretText = (min: number) =>
         .string({ error: "must be a string" })
         .min(min, { error: `must be at least ${min} character${min === 1 ? "" : "s"}` })
         .refine((v) => !CONTROL_CHARACTER.test(v), { error: "contains a line break, tab or other control character (often a trailing newline from `echo` or a file)" })
-        .refine((v) => v.trim() === v, { error: "starts or ends with whitespace" });
+        .refine((v) => CONTROL_CHARACTER.test(v) || v.trim() === v, { error: "starts or ends with whitespace" }); // once per value: a newline is reported above
 /** A URL that is itself a secret (it carries a token): the control-character check runs before URL parsing, which would silently drop a newline. */
 const secretUrl = (error: string) => secretText(1).pipe(z.url({ protocol: /^https$/, error }));
 /** Object storage keys as the consoles show them. */
