@@ -31,11 +31,14 @@ function plaintextInputs(r: RecordedResource): string {
 
 describe.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s under the mock engine", (_name, file) => {
     let resources: RecordedResource[];
+    let outputs: Record<string, unknown>;
     const raw = rawConfigFromStackFile(file, standIn);
     const config = parseStackConfig(raw, "senex-infra", "graph");
 
     beforeAll(async () => {
-        resources = (await runOffline(raw, "graph", "senex-infra", program)).resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+        const run = await runOffline(raw, "graph", "senex-infra", program);
+        resources = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+        outputs = run.outputs;
     });
 
     it("every resource has a registered parent, except the one root", () => {
@@ -80,6 +83,16 @@ describe.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s under the 
         for (const r of dbServers) expect([r.name, r.protect]).toEqual([r.name, config.protect]);
         const webServers = resources.filter((r) => /-(web|worker|monitoring)-\d+-(server|droplet)$/.test(r.name));
         for (const r of webServers) expect(r.protect).toBe(false);
+    });
+
+    it("the backup bucket outlives the stack: kept on delete (destroy, rename), never force-emptied, with the way to delete it by hand", () => {
+        const buckets = resources.filter((r) => r.type === "aws:s3/bucket:Bucket" || r.type === "digitalocean:index/spacesBucket:SpacesBucket");
+        expect(buckets).toHaveLength(config.backups.enabled ? 1 : 0);
+        for (const b of buckets) expect([b.name, b.retainOnDelete, b.inputs.forceDestroy ?? false]).toEqual([b.name, true, false]);
+        // Its versioning and lifecycle stay as they are too (deleting them would suspend versioning / drop the rules).
+        for (const r of resources.filter((x) => x.type === "aws:s3/bucketVersioning:BucketVersioning" || x.name.endsWith("-backups-lifecycle"))) expect([r.name, r.retainOnDelete]).toEqual([r.name, true]);
+        if (config.backups.enabled) expect(outputs.backupBucketOnDestroy).toMatch(new RegExp(`kept by .pulumi destroy.*mc rb --force [\\w-]+/${config.backups.bucket}`));
+        else expect(outputs.backupBucketOnDestroy).toBeUndefined();
     });
 
     it("servers ignore later user-data edits (a bootstrap change never replaces a server)", () => {
