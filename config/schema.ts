@@ -136,10 +136,10 @@ const schema = z.strictObject({
     alerts: z
         .strictObject({
             email: z.strictObject({ to: z.email(), from: z.email(), smarthost: z.string().regex(/^[^:\s]+:\d+$/, { error: "must be host:port" }) }).optional(),
-            heartbeatUrl: z.url({ protocol: /^https?$/ }).optional(),
         })
         .optional(),
     alertSlackWebhook: secretUrl("must be an https webhook URL").optional(),
+    alertHeartbeatUrl: secretUrl("must be the https URL of the heartbeat service").optional(),
     rotate: secretNamesSchema(numeric(z.number({ error: "must be a generation number >= 0" }).int().min(0, { error: "must be a generation number >= 0" }))).optional(),
     secrets: secretNamesSchema(secretText(16)).optional(),
     tastytradeClientId: secretText(1).optional(),
@@ -160,6 +160,11 @@ const schema = z.strictObject({
     celery: z.strictObject({ concurrency: positiveInt(64).optional(), stopTimeoutSeconds: positiveInt(7200).optional() }).optional(),
 });
 type Decoded = z.infer<typeof schema>;
+
+/** Keys that moved, with the problem line that says where (a plain value that must become a secret). */
+const MOVED_KEYS: Readonly<Record<string, string>> = {
+    [`${PROJECT}:alerts.heartbeatUrl`]: `${PROJECT}:alerts.heartbeatUrl: the heartbeat URL carries a token, so it is the secret key alertHeartbeatUrl now. Fix: \`pulumi config set --secret ${PROJECT}:alertHeartbeatUrl < FILE\`, then \`pulumi config rm --path '${PROJECT}:alerts.heartbeatUrl'\` (and revoke the token if the plain value was committed).`,
+};
 
 /** How to set a key from the command line, for fix hints. */
 function setCommand(key: string, secret: boolean): string {
@@ -233,6 +238,8 @@ function zodProblems(error: z.ZodError, prefix: PropertyKey[], decoded: Record<s
         if (issue.code === "unrecognized_keys") {
             return issue.keys.map((k) => {
                 const parentPath = issue.path;
+                const moved = MOVED_KEYS[keyPath([...parentPath, k])];
+                if (moved) return moved;
                 return `${keyPath([...parentPath, k])}: unknown key. Fix: remove it (allowed here: see Pulumi.yaml's description of \`${String(parentPath[0] ?? k)}\`).`;
             });
         }
@@ -250,7 +257,7 @@ function zodProblems(error: z.ZodError, prefix: PropertyKey[], decoded: Record<s
 /** The fix for a bad secret value: how to set it again; the message itself never shows the value. */
 function secretFix(path: readonly PropertyKey[]): string {
     const nested = path.length > 1;
-    return `Fix: set it again from a file without a trailing newline: \`pulumi config set --secret${nested ? " --path" : ""} '${keyPath(path)}' < FILE\` (the value is never shown here).`;
+    return `Fix: set it again from a file (no trailing newline): \`pulumi config set --secret${nested ? " --path" : ""} '${keyPath(path)}' < FILE\` (the value is never shown here).`;
 }
 
 /**
@@ -421,7 +428,7 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
         acme: { email: d.acme?.email, directoryUrl: d.acme?.directoryUrl ?? LETS_ENCRYPT_PRODUCTION },
         alerts: {
             ...(d.alerts?.email ? { email: d.alerts.email } : {}),
-            ...(d.alerts?.heartbeatUrl ? { heartbeatUrl: d.alerts.heartbeatUrl } : {}),
+            ...(d.alertHeartbeatUrl ? { heartbeatUrl: new SecretValue(d.alertHeartbeatUrl) } : {}),
             ...(d.alertSlackWebhook ? { slackWebhook: new SecretValue(d.alertSlackWebhook) } : {}),
         },
         rotate,

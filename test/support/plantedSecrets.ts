@@ -26,6 +26,7 @@ export const SECRET_LEAVES: readonly SecretLeaf[] = [
     ...GENERATED_SECRETS.map((field: GeneratedSecretName): SecretLeaf => ({ key: "secrets", field, kind: field === "fieldEncryptionKey" ? "fernet" : "text16" })),
     ...(["registry", "username", "password"] as const).map((field): SecretLeaf => ({ key: "registryAuth", field, kind: "text" })),
     { key: "alertSlackWebhook", kind: "url" },
+    { key: "alertHeartbeatUrl", kind: "url" },
     { key: "tastytradeClientId", kind: "text" },
     { key: "tastytradeClientSecret", kind: "text" },
     { key: "s3AccessKeyId", kind: "s3" },

@@ -106,6 +106,9 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
     ["backup endpoint over http", edit((c) => (c["senex-infra:backups"] = { endpoint: "http://s3.example.net" })), "senex-infra:backups.endpoint", /https URL/],
     ["backup endpoint with a path", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://s3.example.net/bucket" })), "senex-infra:backups.endpoint", /without a path/],
     ["backup endpoint with a login", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://key:secret@s3.example.net" })), "senex-infra:backups.endpoint", /without a path, query or login/],
+    // #11.8: the heartbeat URL carries a token.
+    ["heartbeat URL in plain alerts", edit((c) => (c["senex-infra:alerts"] = { heartbeatUrl: "https://heartbeat.example.net/token" })), "senex-infra:alerts.heartbeatUrl", /secret key alertHeartbeatUrl.*--secret/],
+    ["heartbeat URL stored in plain text", edit((c) => (c["senex-infra:alertHeartbeatUrl"] = "https://heartbeat.example.net/token")), "senex-infra:alertHeartbeatUrl", /stored in plain text.*--secret/],
     ["existing bad role", edit((c) => ((c["senex-infra:hosts"] as Array<Record<string, unknown>>)[0].roles = ["database"]), () => existing(1, [{ name: "main", roles: ["main"] }])), "senex-infra:hosts[0].roles[0]", /must be one of/],
 ];
 
