@@ -32,7 +32,7 @@ export const CONFIG_KEYS = {
     daphnePerHost: { type: "integer", secret: "never", description: "Daphne processes per web host, listening on 8001, 8002, ... (default 2)." },
     images: { type: "object", secret: "never", description: "Container images {app, postgres, redis, nginx, pgbouncer, prometheus, alertmanager, grafana, loki, alloy, nodeExporter, postgresExporter, redisExporter, haproxy}; pinned by digest when protect is true; haproxy only on the load balancer of existing servers in phase 3." },
     adminSshKeys: { type: "array", secret: "never", required: true, description: "SSH public keys of the operators; they log in as `admin` (sudo)." },
-    hosts: { type: "object", secret: "never", description: "cloud=existing only: [{name, address, privateAddress, hostKey, roles, bootstrapUser}] with the host's pinned SSH host key; bootstrapUser (default root) is who the one-time bootstrap logs in as." },
+    hosts: { type: "object", secret: "never", description: "cloud=existing only: [{name, address, privateAddress, hostKey, roles, bootstrapUser}] with the host's pinned SSH host key; bootstrapUser (default root) is who the one-time bootstrap logs in as; phase 1's one host may leave out name and roles (main, everything)." },
     network: { type: "object", secret: "never", description: "Private network {cidr, subnet} (default 10.0.0.0/16 with subnet 10.0.1.0/24)." },
     backups: { type: "object", secret: "never", description: "Backups (phases 2-3) {enabled, retentionDays, redisRetentionDays, hourUtc, bucket, endpoint, region}." },
     acme: { type: "object", secret: "never", description: "TLS certificates {email, directoryUrl}; directoryUrl defaults to Let's Encrypt production." },

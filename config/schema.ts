@@ -100,12 +100,13 @@ const schema = z.strictObject({
     hosts: z
         .array(
             z.strictObject({
-                name: hostName,
+                // name and roles may be left out where they cannot be anything else (resolveExistingHosts).
+                name: hostName.optional(),
                 address: z.union([ipv4, hostname], { error: "must be an IPv4 address or a DNS name" }),
                 privateAddress: ipv4,
                 hostKey,
                 bootstrapUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: "must be a user name (root, or a sudo user the host already has)" }).optional(),
-                roles: z.array(z.enum(HOST_GROUPS, { error: `must be one of ${HOST_GROUPS.join(", ")}` })).min(1, { error: "needs at least one role" }),
+                roles: z.array(z.enum(HOST_GROUPS, { error: `must be one of ${HOST_GROUPS.join(", ")}` })).min(1, { error: "needs at least one role" }).optional(),
             }),
         )
         .optional(),
@@ -306,10 +307,11 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
 
     // Cloud-specific rules: regions and server types must exist for the chosen cloud.
     const sizes: Partial<Record<HostGroup, string>> = {};
+    const hosts = resolveExistingHosts(d, phase, problems);
     if (d.cloud === "existing") {
         if (d.region !== undefined) problems.push(`${k("region")}: is not used with cloud=existing. Fix: remove it.`);
         if (d.sizes !== undefined) problems.push(`${k("sizes")}: is not used with cloud=existing (your servers are already sized). Fix: remove it.`);
-        checkExistingHosts(d, phase, webCount, workerCount, problems);
+        checkExistingHosts(hosts, phase, webCount, workerCount, problems);
     } else {
         const catalog = catalogs[d.cloud];
         if (d.hosts !== undefined) problems.push(`${k("hosts")}: is only for cloud=existing; ${d.cloud} creates its servers. Fix: remove it, or set ${k("cloud")} to existing.`);
@@ -422,7 +424,7 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
         daphnePerHost: d.daphnePerHost ?? 2,
         images,
         adminSshKeys: d.adminSshKeys,
-        hosts: (d.hosts ?? []).map((h) => ({ ...h, bootstrapUser: h.bootstrapUser ?? "root", roles: [...h.roles] })),
+        hosts: hosts.map((h) => ({ ...h, bootstrapUser: h.bootstrapUser ?? "root", roles: [...h.roles] })),
         network,
         backups,
         acme: { email: d.acme?.email, directoryUrl: d.acme?.directoryUrl ?? LETS_ENCRYPT_PRODUCTION },
@@ -481,17 +483,39 @@ function imageUsed(name: ImageName, cloud: string, phase: Phase): boolean {
     }
 }
 
-/** Rules for cloud=existing: hosts with pinned keys, unique names/addresses, every group of the phase covered. */
-function checkExistingHosts(d: Decoded, phase: Phase, webCount: number, workerCount: number, problems: string[]): void {
+type DecodedHost = NonNullable<Decoded["hosts"]>[number];
+type ResolvedHost = DecodedHost & { readonly name: string; readonly roles: HostGroup[] };
+
+/**
+ * Asks only for what cannot be inferred: the one host of a phase-1 stack can only be `main` and
+ * hold everything (as it is on the clouds), so its `name` and `roles` may be left out. Any other
+ * host must say both: which groups a host of a larger phase holds is the operator's choice.
+ */
+function resolveExistingHosts(d: Decoded, phase: Phase, problems: string[]): ResolvedHost[] {
     const hosts = d.hosts ?? [];
+    const single = phase === 1 && hosts.length === 1;
+    return hosts.map((h, i) => {
+        if (!single) {
+            const why = phase === 1 ? "phase 1 runs on exactly one host; list only that one" : `phase ${phase} spreads the services over several hosts: say what this one is`;
+            if (h.name === undefined) problems.push(`${keyPath(["hosts", i, "name"])}: is required (${why}). Fix: add e.g. \`name: web-1\` to the host.`);
+            if (h.roles === undefined) problems.push(`${keyPath(["hosts", i, "roles"])}: is required (${why}). Fix: add e.g. \`roles: [web]\` to the host.`);
+        }
+        // A missing name or roles elsewhere is reported above; "" and [] keep the other rules quiet about it.
+        return { ...h, name: h.name ?? (single ? "main" : ""), roles: h.roles ?? (single ? ["main"] : []) };
+    });
+}
+
+/** Rules for cloud=existing: hosts with pinned keys, unique names/addresses, every group of the phase covered. */
+function checkExistingHosts(hosts: readonly ResolvedHost[], phase: Phase, webCount: number, workerCount: number, problems: string[]): void {
     const k = (name: string) => `${PROJECT}:${name}`;
     if (hosts.length === 0) {
-        problems.push(`${k("hosts")}: cloud=existing needs your servers listed, each with its pinned host key. Fix: set hosts to [{name, address, privateAddress, hostKey, roles}] in the stack file.`);
+        problems.push(`${k("hosts")}: cloud=existing needs your servers listed, each with its pinned host key. Fix: set hosts to [{address, privateAddress, hostKey}] in the stack file (phase 1: one host; phases 2-3: each host also with name and roles).`);
         return;
     }
     const seen = new Map<string, number>();
     hosts.forEach((h, i) => {
         for (const [field, value] of [["name", h.name], ["address", h.address], ["privateAddress", h.privateAddress], ["hostKey", h.hostKey]] as const) {
+            if (value === "") continue;
             const id = `${field}=${value}`;
             if (seen.has(id)) problems.push(`${keyPath(["hosts", i, field])}: "${value}" is also used by hosts[${seen.get(id)}]. Fix: every host needs its own ${field}.`);
             else seen.set(id, i);

@@ -109,6 +109,10 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
     // #11.8: the heartbeat URL carries a token.
     ["heartbeat URL in plain alerts", edit((c) => (c["senex-infra:alerts"] = { heartbeatUrl: "https://heartbeat.example.net/token" })), "senex-infra:alerts.heartbeatUrl", /secret key alertHeartbeatUrl.*--secret/],
     ["heartbeat URL stored in plain text", edit((c) => (c["senex-infra:alertHeartbeatUrl"] = "https://heartbeat.example.net/token")), "senex-infra:alertHeartbeatUrl", /stored in plain text.*--secret/],
+    // #11.14: name and roles may be left out only where they cannot be anything else.
+    ["existing phase 2 host without roles", edit((c) => delete (c["senex-infra:hosts"] as Array<Record<string, unknown>>)[1].roles, () => existing(2, [{ name: "web-1", roles: ["web"] }, { name: "db-1", roles: ["db"] }, { name: "cache-1", roles: ["cache"] }])), "senex-infra:hosts[1].roles", /is required \(phase 2 spreads/],
+    ["existing phase 2 host without name", edit((c) => delete (c["senex-infra:hosts"] as Array<Record<string, unknown>>)[0].name, () => existing(2, [{ name: "web-1", roles: ["web"] }, { name: "db-1", roles: ["db"] }, { name: "cache-1", roles: ["cache"] }])), "senex-infra:hosts[0].name", /is required.*name: web-1/],
+    ["existing phase 1 with two hosts, roles left out", edit((c) => (c["senex-infra:hosts"] as Array<Record<string, unknown>>).forEach((h) => delete h.roles), () => existing(1, [{ name: "main", roles: ["main"] }, { name: "spare", roles: ["main"] }])), "senex-infra:hosts[1].roles", /exactly one host/],
     ["existing bad role", edit((c) => ((c["senex-infra:hosts"] as Array<Record<string, unknown>>)[0].roles = ["database"]), () => existing(1, [{ name: "main", roles: ["main"] }])), "senex-infra:hosts[0].roles[0]", /must be one of/],
 ];
 
