@@ -68,13 +68,16 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const secretText = (min: number) =>
     z
         .string({ error: "must be a string" })
-        .min(min, { error: `must be at least ${min} character${min === 1 ? "" : "s"}` })
+        // piped: zod would otherwise also apply the length check to a list given instead of a string
+        .pipe(z.string().min(min, { error: `must be at least ${min} character${min === 1 ? "" : "s"}` }))
         .refine((v) => !CONTROL_CHARACTER.test(v), { error: "contains a line break, tab or other control character (often a trailing newline from `echo` or a file)" })
         .refine((v) => CONTROL_CHARACTER.test(v) || v.trim() === v, { error: "starts or ends with whitespace" }); // once per value: a newline is reported above
 /** A URL that is itself a secret (it carries a token): the control-character check runs before URL parsing, which would silently drop a newline. */
 const secretUrl = (error: string) => secretText(1).pipe(z.url({ protocol: /^https$/, error }));
 /** Object storage keys as the consoles show them. */
-const s3Key = secretText(1).regex(/^[!-~]+$/, { error: "must be printable ASCII without spaces (as the object storage console shows it)" });
+const s3Key = secretText(1).refine((v) => v === "" || CONTROL_CHARACTER.test(v) || v.trim() !== v || /^[!-~]+$/.test(v), {
+    error: "must be printable ASCII without spaces (as the object storage console shows it)",
+});
 /** `pulumi config set` delivers numbers as strings ("3"); accept those, and only those. */
 const numeric = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
 const positiveInt = (max: number) =>
