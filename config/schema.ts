@@ -126,6 +126,7 @@ const schema = z.strictObject({
             endpoint: z
                 .url({ protocol: /^https$/, error: "must be an https URL like https://s3.example.com (the S3 keys travel with every request)" })
                 .refine((v) => {
+                    if (!URL.canParse(v)) return true; // reported by the URL check above (zod runs both)
                     const u = new URL(v);
                     return u.username === "" && u.password === "" && u.pathname === "/" && u.search === "" && u.hash === "";
                 }, { error: "must be just https://HOST[:PORT], without a path, query or login (credentials are the s3AccessKeyId/s3SecretAccessKey keys)" })

@@ -104,6 +104,7 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
     ["network cidr with host bits set", edit((c) => (c["senex-infra:network"] = { cidr: "10.0.5.0/16" })), "senex-infra:network.cidr", /Fix: use 10\.0\.0\.0\/16/],
     ["backup region malformed on existing", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://s3.example.net", region: "EU Central" }), () => ({ ...existing(1, [{ name: "main", roles: ["main"] }]), "senex-infra:s3AccessKeyId": { secure: "x" }, "senex-infra:s3SecretAccessKey": { secure: "x" } })), "senex-infra:backups.region", /S3 region name/],
     ["backup endpoint over http", edit((c) => (c["senex-infra:backups"] = { endpoint: "http://s3.example.net" })), "senex-infra:backups.endpoint", /https URL/],
+    ["backup endpoint not a URL", edit((c) => (c["senex-infra:backups"] = { endpoint: "not a url" })), "senex-infra:backups.endpoint", /https URL/],
     ["backup endpoint with a path", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://s3.example.net/bucket" })), "senex-infra:backups.endpoint", /without a path/],
     ["backup endpoint with a login", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://key:secret@s3.example.net" })), "senex-infra:backups.endpoint", /without a path, query or login/],
     // #11.8: the heartbeat URL carries a token.
