@@ -20,6 +20,13 @@ export const deployPublicKey = deployment.secrets.deployKey.publicKey;
 /** Escrow this offline: every backup is encrypted with it, and it never rotates. */
 export const backupPassphrase = deployment.secrets.backupPassphrase;
 export const backupBucket = deployment.backup?.bucket;
+/**
+ * `pulumi destroy` does not run the program, so it cannot say this then: the bucket is kept
+ * (retainOnDelete), and this output, shown after every `up`, says how to delete it by hand.
+ */
+export const backupBucketOnDestroy = deployment.backup
+    ? pulumi.interpolate`kept by \`pulumi destroy\` (and by a bucket rename) with every backup in it; once no backup is needed, delete it by hand with every object version: \`mc alias set senex-backups ${deployment.backup.endpoint}\` (asks for the S3 keys), then \`mc rb --force senex-backups/${deployment.backup.bucket}\``
+    : undefined;
 export const stack = pulumi.getStack();
 /** What a bootstrap over SSH warned about, per existing host (e.g. a sysctl the host refused). */
 export const bootstrapWarnings = Object.fromEntries(deployment.services.map((s) => [s.hostName, s.bootstrapWarnings]));

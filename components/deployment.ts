@@ -105,6 +105,7 @@ export class Deployment extends pulumi.ComponentResource {
             tastytradeClientId: config.tastytrade.clientId !== undefined ? pulumi.output(config.tastytrade.clientId) : undefined,
             tastytradeClientSecret: reveal(config.tastytrade.clientSecret),
             alertSlackWebhook: reveal(config.alerts.slackWebhook),
+            alertHeartbeatUrl: reveal(config.alerts.heartbeatUrl),
             registryAuthPassword: reveal(config.registryAuth?.password),
         };
     }

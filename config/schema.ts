@@ -3,6 +3,7 @@ import { catalogs, serverType } from "../catalog";
 import { CONFIG_KEYS, ConfigKeyName, GENERATED_SECRETS, GeneratedSecretName, NEVER_ROTATED, PROJECT } from "./keys";
 import { DEFAULT_SIZES, LETS_ENCRYPT_PRODUCTION, PHASE_GROUPS, defaultImages } from "./defaults";
 import { SecretValue } from "./secret";
+import { SERVICE_KINDS } from "../topology/types";
 import { HOST_GROUPS, HostGroup, IMAGE_NAMES, ImageName, Phase, StackConfig } from "./types";
 
 /** Config as Pulumi hands it over: every value a string, keys with their namespace. */
@@ -12,9 +13,25 @@ export interface RawConfig {
     readonly secretKeys: ReadonlySet<string>;
 }
 
+/**
+ * A problem that is only a missing credential the apply needs (e.g. object storage keys that must
+ * be created in a console): `preview` and `up` refuse it, the offline plan stands in for it and
+ * warns, since the plan is where a user looks before creating those keys.
+ */
+export interface MissingCredential {
+    /** Full key, e.g. `senex-infra:s3AccessKeyId`. */
+    readonly key: string;
+    /** Its line in {@link ConfigError.problems}. */
+    readonly problem: string;
+}
+
 /** Every problem of a stack's config, one line each, naming the full key and the fix. */
 export class ConfigError extends Error {
-    constructor(readonly problems: readonly string[]) {
+    constructor(
+        readonly problems: readonly string[],
+        /** The problems that are missing credentials only (a subset of `problems`). */
+        readonly missingCredentials: readonly MissingCredential[] = [],
+    ) {
         super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
         this.name = "ConfigError";
     }
@@ -40,6 +57,27 @@ const imageRef = z
         error: "must be an image reference like registry.example.com/team/app:1.2 or ...@sha256:<64 hex>",
     });
 const hostName = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "must be a short lower-case name like web-1" });
+
+/**
+ * Secret values are checked here, where a problem can name the key, and their messages never show
+ * the value (nor do zod's own: they name the expected shape, not the input). A control character
+ * is usually a trailing newline from `echo` or a file; in the line formats the value goes into
+ * (Redis, pgpass, env files) it would split a directive, so the renderers refuse it too.
+ */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const secretText = (min: number) =>
+    z
+        .string({ error: "must be a string" })
+        // piped: zod would otherwise also apply the length check to a list given instead of a string
+        .pipe(z.string().min(min, { error: `must be at least ${min} character${min === 1 ? "" : "s"}` }))
+        .refine((v) => !CONTROL_CHARACTER.test(v), { error: "contains a line break, tab or other control character (often a trailing newline from `echo` or a file)" })
+        .refine((v) => CONTROL_CHARACTER.test(v) || v.trim() === v, { error: "starts or ends with whitespace" }); // once per value: a newline is reported above
+/** A URL that is itself a secret (it carries a token): the control-character check runs before URL parsing, which would silently drop a newline. */
+const secretUrl = (error: string) => secretText(1).pipe(z.url({ protocol: /^https$/, error }));
+/** Object storage keys as the consoles show them. */
+const s3Key = secretText(1).refine((v) => v === "" || CONTROL_CHARACTER.test(v) || v.trim() !== v || /^[!-~]+$/.test(v), {
+    error: "must be printable ASCII without spaces (as the object storage console shows it)",
+});
 /** `pulumi config set` delivers numbers as strings ("3"); accept those, and only those. */
 const numeric = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v), schema);
 const positiveInt = (max: number) =>
@@ -65,12 +103,13 @@ const schema = z.strictObject({
     hosts: z
         .array(
             z.strictObject({
-                name: hostName,
+                // name and roles may be left out where they cannot be anything else (resolveExistingHosts).
+                name: hostName.optional(),
                 address: z.union([ipv4, hostname], { error: "must be an IPv4 address or a DNS name" }),
                 privateAddress: ipv4,
                 hostKey,
                 bootstrapUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, { error: "must be a user name (root, or a sudo user the host already has)" }).optional(),
-                roles: z.array(z.enum(HOST_GROUPS, { error: `must be one of ${HOST_GROUPS.join(", ")}` })).min(1, { error: "needs at least one role" }),
+                roles: z.array(z.enum(HOST_GROUPS, { error: `must be one of ${HOST_GROUPS.join(", ")}` })).min(1, { error: "needs at least one role" }).optional(),
             }),
         )
         .optional(),
@@ -82,8 +121,17 @@ const schema = z.strictObject({
             redisRetentionDays: positiveInt(3650).optional(),
             hourUtc: numeric(z.number().int().min(0, { error: "must be an hour 0-23" }).max(23, { error: "must be an hour 0-23" })).optional(),
             bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, { error: "must be a bucket name (3-63 lower-case letters, digits, dashes)" }).optional(),
-            endpoint: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-            region: z.string().optional(),
+            // https only: the backup jobs send the S3 keys with every request. Only scheme, host and
+            // port are used (pgBackRest and restic take a host), so a path or login would be dropped.
+            endpoint: z
+                .url({ protocol: /^https$/, error: "must be an https URL like https://s3.example.com (the S3 keys travel with every request)" })
+                .refine((v) => {
+                    if (!URL.canParse(v)) return true; // reported by the URL check above (zod runs both)
+                    const u = new URL(v);
+                    return u.username === "" && u.password === "" && u.pathname === "/" && u.search === "" && u.hash === "";
+                }, { error: "must be just https://HOST[:PORT], without a path, query or login (credentials are the s3AccessKeyId/s3SecretAccessKey keys)" })
+                .optional(),
+            region: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "must be an S3 region name like eu-central-1 (lower-case letters, digits, dashes)" }).optional(),
         })
         .optional(),
     acme: z.strictObject({
@@ -93,20 +141,20 @@ const schema = z.strictObject({
     alerts: z
         .strictObject({
             email: z.strictObject({ to: z.email(), from: z.email(), smarthost: z.string().regex(/^[^:\s]+:\d+$/, { error: "must be host:port" }) }).optional(),
-            heartbeatUrl: z.url({ protocol: /^https?$/ }).optional(),
         })
         .optional(),
-    alertSlackWebhook: z.url({ protocol: /^https$/, error: "must be an https webhook URL" }).optional(),
+    alertSlackWebhook: secretUrl("must be an https webhook URL").optional(),
+    alertHeartbeatUrl: secretUrl("must be the https URL of the heartbeat service").optional(),
     rotate: secretNamesSchema(numeric(z.number({ error: "must be a generation number >= 0" }).int().min(0, { error: "must be a generation number >= 0" }))).optional(),
-    secrets: secretNamesSchema(z.string().min(16, { error: "must be at least 16 characters" })).optional(),
-    tastytradeClientId: z.string().min(1).optional(),
-    tastytradeClientSecret: z.string().min(1).optional(),
+    secrets: secretNamesSchema(secretText(16)).optional(),
+    tastytradeClientId: secretText(1).optional(),
+    tastytradeClientSecret: secretText(1).optional(),
     protect: z.boolean({ error: "must be true or false" }).optional(),
     ssh: z.strictObject({ allowFrom: z.array(cidr).min(1).optional(), port: numeric(z.number().int().min(1).max(65535)).optional() }).optional(),
-    registryAuth: z.strictObject({ registry: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }).optional(),
+    registryAuth: z.strictObject({ registry: secretText(1), username: secretText(1), password: secretText(1) }).optional(),
     postgresVersion: numeric(z.union([z.literal(16), z.literal(17)], { error: "must be 16 or 17" })).optional(),
-    s3AccessKeyId: z.string().min(1).optional(),
-    s3SecretAccessKey: z.string().min(1).optional(),
+    s3AccessKeyId: s3Key.optional(),
+    s3SecretAccessKey: s3Key.optional(),
     deploySshKey: privateKey.optional(),
     bootstrapSshKey: privateKey.optional(),
     caCertificates: z.array(z.string().regex(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\s*$/, { error: "must be a PEM certificate" })).optional(),
@@ -117,6 +165,11 @@ const schema = z.strictObject({
     celery: z.strictObject({ concurrency: positiveInt(64).optional(), stopTimeoutSeconds: positiveInt(7200).optional() }).optional(),
 });
 type Decoded = z.infer<typeof schema>;
+
+/** Keys that moved, with the problem line that says where (a plain value that must become a secret). */
+const MOVED_KEYS: Readonly<Record<string, string>> = {
+    [`${PROJECT}:alerts.heartbeatUrl`]: `${PROJECT}:alerts.heartbeatUrl: the heartbeat URL carries a token, so it is the secret key alertHeartbeatUrl now. Fix: \`pulumi config set --secret ${PROJECT}:alertHeartbeatUrl < FILE\`, then \`pulumi config rm --path '${PROJECT}:alerts.heartbeatUrl'\` (and revoke the token if the plain value was committed).`,
+};
 
 /** How to set a key from the command line, for fix hints. */
 function setCommand(key: string, secret: boolean): string {
@@ -190,6 +243,8 @@ function zodProblems(error: z.ZodError, prefix: PropertyKey[], decoded: Record<s
         if (issue.code === "unrecognized_keys") {
             return issue.keys.map((k) => {
                 const parentPath = issue.path;
+                const moved = MOVED_KEYS[keyPath([...parentPath, k])];
+                if (moved) return moved;
                 return `${keyPath([...parentPath, k])}: unknown key. Fix: remove it (allowed here: see Pulumi.yaml's description of \`${String(parentPath[0] ?? k)}\`).`;
             });
         }
@@ -198,8 +253,16 @@ function zodProblems(error: z.ZodError, prefix: PropertyKey[], decoded: Record<s
             const spec = (CONFIG_KEYS as Record<string, { secret: string }>)[top];
             return [`${keyPath(issue.path)}: is required. Fix: \`${setCommand(issue.path.length === 1 ? top : `${top}` + " (with --path)", spec?.secret === "required")}\`.`];
         }
-        return [`${keyPath(issue.path)}: ${issue.message}.`];
+        const top = String(issue.path[0]);
+        const secret = (CONFIG_KEYS as Record<string, { secret: string }>)[top]?.secret !== "never";
+        return [`${keyPath(issue.path)}: ${issue.message}.${secret ? ` ${secretFix(issue.path)}` : ""}`];
     });
+}
+
+/** The fix for a bad secret value: how to set it again; the message itself never shows the value. */
+function secretFix(path: readonly PropertyKey[]): string {
+    const nested = path.length > 1;
+    return `Fix: set it again from a file (no trailing newline): \`pulumi config set --secret${nested ? " --path" : ""} '${keyPath(path)}' < FILE\` (the value is never shown here).`;
 }
 
 /**
@@ -208,6 +271,7 @@ function zodProblems(error: z.ZodError, prefix: PropertyKey[], decoded: Record<s
  */
 export function parseStackConfig(raw: RawConfig, project: string, stack: string): StackConfig {
     const problems: string[] = [];
+    const missingCredentials: MissingCredential[] = [];
     const decoded = decode(raw, problems);
     // Each key is checked on its own, so one bad key does not hide the cross-field rules: those run
     // whenever `cloud` and `phase` themselves are valid, on the keys that passed.
@@ -219,8 +283,10 @@ export function parseStackConfig(raw: RawConfig, project: string, stack: string)
         } else problems.push(...zodProblems(parsed.error, [key], decoded));
     }
     if (valid.cloud === undefined || valid.phase === undefined) throw new ConfigError(dedupe(problems));
-    const config = complete(valid as Decoded, project, stack, problems);
-    if (problems.length > 0) throw new ConfigError(dedupe(problems));
+    // Keys the stack sets at all (valid or not): a set but invalid credential is its own problem, not a missing one.
+    const given = new Set(Object.keys(raw.values).filter((key) => key.startsWith(`${PROJECT}:`)).map((key) => key.slice(PROJECT.length + 1)));
+    const config = complete(valid as Decoded, project, stack, problems, missingCredentials, given);
+    if (problems.length > 0) throw new ConfigError(dedupe(problems), missingCredentials);
     return deepFreeze(config);
 }
 
@@ -229,7 +295,7 @@ function dedupe(lines: string[]): string[] {
 }
 
 /** Applies defaults that depend on other keys, and the cross-field rules. */
-function complete(d: Decoded, project: string, stack: string, problems: string[]): StackConfig {
+function complete(d: Decoded, project: string, stack: string, problems: string[], missingCredentials: MissingCredential[], given: ReadonlySet<string>): StackConfig {
     const phase = d.phase as Phase;
     const k = (name: string) => `${PROJECT}:${name}`;
 
@@ -245,10 +311,11 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
 
     // Cloud-specific rules: regions and server types must exist for the chosen cloud.
     const sizes: Partial<Record<HostGroup, string>> = {};
+    const hosts = resolveExistingHosts(d, phase, problems);
     if (d.cloud === "existing") {
         if (d.region !== undefined) problems.push(`${k("region")}: is not used with cloud=existing. Fix: remove it.`);
         if (d.sizes !== undefined) problems.push(`${k("sizes")}: is not used with cloud=existing (your servers are already sized). Fix: remove it.`);
-        checkExistingHosts(d, phase, webCount, workerCount, problems);
+        checkExistingHosts(hosts, phase, webCount, workerCount, problems);
     } else {
         const catalog = catalogs[d.cloud];
         if (d.hosts !== undefined) problems.push(`${k("hosts")}: is only for cloud=existing; ${d.cloud} creates its servers. Fix: remove it, or set ${k("cloud")} to existing.`);
@@ -304,8 +371,11 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
     const backupsEnabled = d.backups?.enabled ?? phase >= 2;
     if (backupsEnabled && d.cloud !== "digitalocean" && (d.s3AccessKeyId === undefined || d.s3SecretAccessKey === undefined)) {
         for (const key of ["s3AccessKeyId", "s3SecretAccessKey"] as const)
-            if (d[key] === undefined)
-                problems.push(`${k(key)}: is required for backups on ${d.cloud} (${d.cloud === "hetzner" ? "Hetzner Object Storage keys cannot be created by API: create them in the console" : "existing servers bring their own S3 endpoint"}). Fix: \`${setCommand(key, true)}\`, or set backups.enabled to false.`);
+            if (d[key] === undefined && !given.has(key)) {
+                const problem = `${k(key)}: is required for backups on ${d.cloud} (${d.cloud === "hetzner" ? "Hetzner Object Storage keys cannot be created by API: create them in the console" : "existing servers bring their own S3 endpoint"}). Fix: \`${setCommand(key, true)}\`, or set backups.enabled to false.`;
+                problems.push(problem);
+                missingCredentials.push({ key: k(key), problem });
+            }
     }
     if (backupsEnabled && d.cloud === "existing" && d.backups?.endpoint === undefined)
         problems.push(`${k("backups.endpoint")}: is required for backups with cloud=existing. Fix: \`pulumi config set --path '${k("backups.endpoint")}' https://s3.example.com\`.`);
@@ -329,8 +399,19 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
     };
 
     const network = { cidr: d.network?.cidr ?? "10.0.0.0/16", subnet: d.network?.subnet ?? "10.0.1.0/24" };
+    // Hosts get fixed offsets from the subnet's first address, and the clouds take the value as a
+    // network: a CIDR with host bits set is refused rather than silently read as another network.
+    for (const field of ["cidr", "subnet"] as const)
+        if (networkAddress(network[field]) !== network[field])
+            problems.push(`${k(`network.${field}`)}: ${network[field]} is not a network address (its host bits are set). Fix: use ${networkAddress(network[field])}, or the network you meant.`);
     if (!cidrContains(network.cidr, network.subnet)) problems.push(`${k("network.subnet")}: ${network.subnet} is not inside network.cidr ${network.cidr}. Fix: choose a subnet inside it.`);
     else if (prefixLength(network.subnet) > 24) problems.push(`${k("network.subnet")}: ${network.subnet} is smaller than a /24; hosts get fixed addresses up to .219. Fix: use a /24 or larger.`);
+
+    // Limits apply per service (its name, e.g. daphne-1, or its kind): an unknown one would be ignored.
+    const limitTargets = [...SERVICE_KINDS.filter((kind) => kind !== "backup"), ...Array.from({ length: d.daphnePerHost ?? 2 }, (_, i) => `daphne-${i + 1}`)];
+    for (const name of Object.keys(d.limits ?? {}))
+        if (!limitTargets.includes(name))
+            problems.push(`${k(`limits.${name}`)}: is not a service.${suggestion(name, limitTargets)} Fix: use one of ${limitTargets.join(", ")}.`);
 
     const celery = { concurrency: d.celery?.concurrency ?? 4, stopTimeoutSeconds: d.celery?.stopTimeoutSeconds ?? 600 };
 
@@ -347,13 +428,13 @@ function complete(d: Decoded, project: string, stack: string, problems: string[]
         daphnePerHost: d.daphnePerHost ?? 2,
         images,
         adminSshKeys: d.adminSshKeys,
-        hosts: (d.hosts ?? []).map((h) => ({ ...h, bootstrapUser: h.bootstrapUser ?? "root", roles: [...h.roles] })),
+        hosts: hosts.map((h) => ({ ...h, bootstrapUser: h.bootstrapUser ?? "root", roles: [...h.roles] })),
         network,
         backups,
         acme: { email: d.acme?.email, directoryUrl: d.acme?.directoryUrl ?? LETS_ENCRYPT_PRODUCTION },
         alerts: {
             ...(d.alerts?.email ? { email: d.alerts.email } : {}),
-            ...(d.alerts?.heartbeatUrl ? { heartbeatUrl: d.alerts.heartbeatUrl } : {}),
+            ...(d.alertHeartbeatUrl ? { heartbeatUrl: new SecretValue(d.alertHeartbeatUrl) } : {}),
             ...(d.alertSlackWebhook ? { slackWebhook: new SecretValue(d.alertSlackWebhook) } : {}),
         },
         rotate,
@@ -406,17 +487,39 @@ function imageUsed(name: ImageName, cloud: string, phase: Phase): boolean {
     }
 }
 
-/** Rules for cloud=existing: hosts with pinned keys, unique names/addresses, every group of the phase covered. */
-function checkExistingHosts(d: Decoded, phase: Phase, webCount: number, workerCount: number, problems: string[]): void {
+type DecodedHost = NonNullable<Decoded["hosts"]>[number];
+type ResolvedHost = DecodedHost & { readonly name: string; readonly roles: HostGroup[] };
+
+/**
+ * Asks only for what cannot be inferred: the one host of a phase-1 stack can only be `main` and
+ * hold everything (as it is on the clouds), so its `name` and `roles` may be left out. Any other
+ * host must say both: which groups a host of a larger phase holds is the operator's choice.
+ */
+function resolveExistingHosts(d: Decoded, phase: Phase, problems: string[]): ResolvedHost[] {
     const hosts = d.hosts ?? [];
+    const single = phase === 1 && hosts.length === 1;
+    return hosts.map((h, i) => {
+        if (!single) {
+            const why = phase === 1 ? "phase 1 runs on exactly one host; list only that one" : `phase ${phase} spreads the services over several hosts: say what this one is`;
+            if (h.name === undefined) problems.push(`${keyPath(["hosts", i, "name"])}: is required (${why}). Fix: add e.g. \`name: web-1\` to the host.`);
+            if (h.roles === undefined) problems.push(`${keyPath(["hosts", i, "roles"])}: is required (${why}). Fix: add e.g. \`roles: [web]\` to the host.`);
+        }
+        // A missing name or roles elsewhere is reported above; "" and [] keep the other rules quiet about it.
+        return { ...h, name: h.name ?? (single ? "main" : ""), roles: h.roles ?? (single ? ["main"] : []) };
+    });
+}
+
+/** Rules for cloud=existing: hosts with pinned keys, unique names/addresses, every group of the phase covered. */
+function checkExistingHosts(hosts: readonly ResolvedHost[], phase: Phase, webCount: number, workerCount: number, problems: string[]): void {
     const k = (name: string) => `${PROJECT}:${name}`;
     if (hosts.length === 0) {
-        problems.push(`${k("hosts")}: cloud=existing needs your servers listed, each with its pinned host key. Fix: set hosts to [{name, address, privateAddress, hostKey, roles}] in the stack file.`);
+        problems.push(`${k("hosts")}: cloud=existing needs your servers listed, each with its pinned host key. Fix: set hosts to [{address, privateAddress, hostKey}] in the stack file (phase 1: one host; phases 2-3: each host also with name and roles).`);
         return;
     }
     const seen = new Map<string, number>();
     hosts.forEach((h, i) => {
         for (const [field, value] of [["name", h.name], ["address", h.address], ["privateAddress", h.privateAddress], ["hostKey", h.hostKey]] as const) {
+            if (value === "") continue;
             const id = `${field}=${value}`;
             if (seen.has(id)) problems.push(`${keyPath(["hosts", i, field])}: "${value}" is also used by hosts[${seen.get(id)}]. Fix: every host needs its own ${field}.`);
             else seen.set(id, i);
@@ -462,6 +565,14 @@ function ipToInt(ip: string): number {
 
 function prefixLength(c: string): number {
     return Number(c.split("/")[1]);
+}
+
+/** The network of an IPv4 CIDR: `10.0.1.200/24` → `10.0.1.0/24`. */
+function networkAddress(c: string): string {
+    const bits = prefixLength(c);
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    const n = (ipToInt(c.split("/")[0]) & mask) >>> 0;
+    return `${[24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".")}/${bits}`;
 }
 
 /** True when CIDR `inner` lies inside CIDR `outer` (IPv4). */

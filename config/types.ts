@@ -59,8 +59,8 @@ export interface BackupConfig {
 
 export interface AlertConfig {
     readonly email?: { readonly to: string; readonly from: string; readonly smarthost: string };
-    /** Receives the always-firing Watchdog alert: if it stops arriving, monitoring is down. */
-    readonly heartbeatUrl?: string;
+    /** Receives the always-firing Watchdog alert: if it stops arriving, monitoring is down. Carries a token. */
+    readonly heartbeatUrl?: SecretValue;
     readonly slackWebhook?: SecretValue;
 }
 

@@ -4,7 +4,7 @@
 // monthly cost. Bad config: exit 2 with the error lines and nothing else.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, parseStackConfig } from "../config/schema";
+import { ConfigError, parseStackConfig, type RawConfig } from "../config/schema";
 import type { StackConfig } from "../config/types";
 import { bootstrapFiles } from "../render/cloudinit";
 import { buildTopology } from "../topology";
@@ -45,6 +45,8 @@ export interface Plan {
     resources: { urn: string; type: string; name: string; parent: string; protect: boolean; secretInputs: string[] }[];
     hosts: PlanHost[];
     cost: CostEstimate;
+    /** Credentials the plan stood in for (present only when there are any): `preview`/`up` refuse until they are set. */
+    warnings?: string[];
 }
 
 function usage(): never {
@@ -97,9 +99,32 @@ function redact(text: string, secrets: readonly string[]): string {
     return secrets.reduce((t, s) => (s.length >= 8 ? t.split(s).join("[secret]") : t), text);
 }
 
+/** What the plan puts where a credential is missing: valid in form, recognisable, redacted from files like any secret. */
+export const MISSING_CREDENTIAL_STAND_IN = "plan-stand-in-for-a-missing-credential";
+
+/**
+ * The stack's config for the plan. The plan needs no credentials at all: where the only problems
+ * are credentials the apply needs (config/schema.ts decides which), it stands in for them (as for
+ * encrypted values it cannot decrypt) and returns a warning per key; `preview`/`up` still refuse.
+ * Any other problem throws the ConfigError as the program would.
+ */
+export function planConfig(raw: RawConfig, stackName: string): { raw: RawConfig; config: StackConfig; warnings: string[] } {
+    try {
+        return { raw, config: parseStackConfig(raw, "senex-infra", stackName), warnings: [] };
+    } catch (e) {
+        if (!(e instanceof ConfigError) || e.missingCredentials.length === 0) throw e;
+        const keys = e.missingCredentials.map((m) => m.key);
+        const completed: RawConfig = {
+            values: { ...raw.values, ...Object.fromEntries(keys.map((k) => [k, MISSING_CREDENTIAL_STAND_IN])) },
+            secretKeys: new Set([...raw.secretKeys, ...keys]),
+        };
+        const config = parseStackConfig(completed, "senex-infra", stackName);
+        return { raw: completed, config, warnings: e.missingCredentials.map((m) => `${m.problem} (The plan stands in for it; \`pulumi preview\` and \`up\` refuse until it is set.)`) };
+    }
+}
+
 export async function buildPlan(stackFile: string, stackName: string): Promise<Plan> {
-    const raw = rawConfigFromStackFile(stackFile);
-    const config = parseStackConfig(raw, "senex-infra", stackName);
+    const { raw, config, warnings } = planConfig(rawConfigFromStackFile(stackFile), stackName);
     const topology = buildTopology(config);
     const run = await runOffline(raw, stackName);
     const secretValues = [...raw.secretKeys].map((k) => raw.values[k]);
@@ -123,6 +148,7 @@ export async function buildPlan(stackFile: string, stackName: string): Promise<P
             files: hostFiles(config, topology, h).map((f) => ({ ...f, content: redact(f.content, secretValues) })),
         })),
         cost: estimateCost(config, topology),
+        ...(warnings.length > 0 ? { warnings } : {}),
     };
 }
 
@@ -174,6 +200,7 @@ async function main(argv: string[]): Promise<number> {
     const name = stack ?? path.basename(file).replace(/^Pulumi\./, "").replace(/\.ya?ml$/, "");
     try {
         const plan = await buildPlan(file, name);
+        for (const w of plan.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
         process.stdout.write(json ? JSON.stringify(plan, null, 2) + "\n" : formatPlan(plan, files));
         return 0;
     } catch (e) {

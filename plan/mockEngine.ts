@@ -29,6 +29,8 @@ export interface RecordedResource {
     parent: string;
     custom: boolean;
     protect: boolean;
+    /** Left in the cloud (dropped from state only) when the stack deletes it. */
+    retainOnDelete: boolean;
     aliases: RecordedAlias[];
     ignoreChanges: string[];
     /** Inputs as sent to the engine; secrets still wrapped in their wire marker. */
@@ -117,6 +119,7 @@ interface RegisterRequest {
     getParent(): string;
     getCustom(): boolean;
     getProtect(): boolean;
+    getRetainondelete(): boolean | undefined;
     getAliasesList(): Array<{ getName(): string; getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined }>;
     getIgnorechangesList(): string[];
     getDependenciesList(): string[];
@@ -144,6 +147,7 @@ export async function runOffline(raw: RawConfig, stack: string, project = "senex
             parent: req.getParent(),
             custom: req.getCustom(),
             protect: req.getProtect(),
+            retainOnDelete: req.getRetainondelete() ?? false,
             aliases: req.getAliasesList().map((a) => {
                 const spec = a.getSpec();
                 return spec ? { name: spec.getName() || undefined, type: spec.getType() || undefined, parentUrn: spec.getParenturn() || undefined, noParent: spec.getNoparent() || undefined } : { name: a.getName() };

@@ -4,9 +4,12 @@
 // line by hand: a newline or quote in a spec value can never start a second directive.
 import { isIP } from "node:net";
 
-/** Rejects values that would split one directive into two (line formats have no escape for it). */
+/**
+ * Rejects values that would split one directive into two (line formats have no escape for it).
+ * Passwords pass through here, so the message names the field and never shows the value.
+ */
 export function singleLine(field: string, value: string): string {
-  if (/[\r\n\0]/.test(value)) throw new Error(`\`${field}\` must be a single line without NUL, got ${JSON.stringify(value)}`);
+  if (/[\r\n\0]/.test(value)) throw new Error(`\`${field}\` must be a single line without NUL: it contains a line break or NUL (the value is not shown: it may be a secret)`);
   return value;
 }
 

@@ -29,13 +29,14 @@ export class DigitalOceanSpaces extends pulumi.ComponentResource {
                 name: args.bucket,
                 region: args.region,
                 acl: "private",
-                forceDestroy: !args.protect,
                 versioning: { enabled: true },
                 lifecycleRules: [
                     { id: "senex-backup-hygiene", enabled: true, abortIncompleteMultipartUploadDays: args.abortIncompleteUploadDays, noncurrentVersionExpiration: { days: args.noncurrentVersionDays } },
                 ],
             },
-            { parent: this, protect: args.protect },
+            // Backups outlive the stack: a destroy or rename leaves the bucket (never forceDestroy,
+            // which would empty every object version first). README: deleting it by hand.
+            { parent: this, protect: args.protect, retainOnDelete: true },
         );
         const key = new digitalocean.SpacesKey(`${name}-key`, { name: `${name}-backups`, grants: [{ bucket: bucket.name, permission: "readwrite" }] }, { parent: this });
         this.bucketName = bucket.name;

@@ -43,12 +43,15 @@ export class S3Bucket extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const bucket = new s3.Bucket(`${name}-bucket`, { bucket: args.bucket, forceDestroy: !args.protect }, { parent: this, provider, protect: args.protect });
-        const versioning = new s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this, provider });
+        // Backups outlive the stack: a destroy (or a bucket rename, which replaces the bucket) drops
+        // the bucket, its versioning and lifecycle from the state and leaves them as they are; never
+        // forceDestroy, which would empty every object version first (README: deleting it by hand).
+        const bucket = new s3.Bucket(`${name}-bucket`, { bucket: args.bucket }, { parent: this, provider, protect: args.protect, retainOnDelete: true });
+        const versioning = new s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this, provider, retainOnDelete: true });
         new S3Lifecycle(
             `${name}-lifecycle`,
             { endpoint: args.endpoint, region: args.region, bucket: bucket.bucket, accessKeyId: args.accessKeyId, secretAccessKey: args.secretAccessKey, rules: args.lifecycle },
-            { parent: this, dependsOn: [versioning] },
+            { parent: this, dependsOn: [versioning], retainOnDelete: true },
         );
         this.bucketName = bucket.bucket;
         this.endpoint = args.endpoint;

@@ -126,7 +126,7 @@ describe("hostFiles through their consumers", () => {
     const alerts = {
       ...(combo.includes("slack") ? { slackWebhook: new SecretValue("https://hooks.slack.invalid/x") } : {}),
       ...(combo.includes("email") ? { email: { to: "oncall@example.com", from: "alerts@example.com", smarthost: "smtp.example.com:587" } } : {}),
-      ...(combo.includes("heartbeat") ? { heartbeatUrl: "https://heartbeat.example.net/x" } : {}),
+      ...(combo.includes("heartbeat") ? { heartbeatUrl: new SecretValue("https://heartbeat.example.net/x") } : {}),
     } as StackConfig["alerts"];
     const host = topology.hosts.find((h) => h.services.some((s) => s.kind === "alertmanager"))!;
     const files = hostFiles({ ...config, alerts }, topology, host).files;

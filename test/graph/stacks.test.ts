@@ -22,7 +22,8 @@ function program(): Record<string, unknown> {
 const root = path.resolve(__dirname, "../..");
 const stackFiles = [path.join(root, "Pulumi.production.yaml"), path.join(root, "Pulumi.staging.yaml"), ...fs.readdirSync(path.join(root, "examples")).map((f) => path.join(root, "examples", f))];
 const STAND_IN = "graph-test-secret-stand-in-7f3a9c";
-const standIn = (key: string) => (key.endsWith("alertSlackWebhook") ? `https://hooks.slack.invalid/${STAND_IN}` : `${STAND_IN}-${key}`);
+const standIn = (key: string) =>
+    key.endsWith("alertSlackWebhook") ? `https://hooks.slack.invalid/${STAND_IN}` : key.endsWith("alertHeartbeatUrl") ? `https://heartbeat.invalid/${STAND_IN}` : `${STAND_IN}-${key}`;
 
 /** Inputs as JSON with every secret-wrapped value removed: what would be stored in plaintext. */
 function plaintextInputs(r: RecordedResource): string {
@@ -31,11 +32,14 @@ function plaintextInputs(r: RecordedResource): string {
 
 describe.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s under the mock engine", (_name, file) => {
     let resources: RecordedResource[];
+    let outputs: Record<string, unknown>;
     const raw = rawConfigFromStackFile(file, standIn);
     const config = parseStackConfig(raw, "senex-infra", "graph");
 
     beforeAll(async () => {
-        resources = (await runOffline(raw, "graph", "senex-infra", program)).resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+        const run = await runOffline(raw, "graph", "senex-infra", program);
+        resources = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+        outputs = run.outputs;
     });
 
     it("every resource has a registered parent, except the one root", () => {
@@ -82,8 +86,30 @@ describe.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s under the 
         for (const r of webServers) expect(r.protect).toBe(false);
     });
 
+    it("the backup bucket outlives the stack: kept on delete (destroy, rename), never force-emptied, with the way to delete it by hand", () => {
+        const buckets = resources.filter((r) => r.type === "aws:s3/bucket:Bucket" || r.type === "digitalocean:index/spacesBucket:SpacesBucket");
+        expect(buckets).toHaveLength(config.backups.enabled ? 1 : 0);
+        for (const b of buckets) expect([b.name, b.retainOnDelete, b.inputs.forceDestroy ?? false]).toEqual([b.name, true, false]);
+        // Its versioning and lifecycle stay as they are too (deleting them would suspend versioning / drop the rules).
+        for (const r of resources.filter((x) => x.type === "aws:s3/bucketVersioning:BucketVersioning" || x.name.endsWith("-backups-lifecycle"))) expect([r.name, r.retainOnDelete]).toEqual([r.name, true]);
+        if (config.backups.enabled) expect(outputs.backupBucketOnDestroy).toMatch(new RegExp(`kept by .pulumi destroy.*mc rb --force [\\w-]+/${config.backups.bucket}`));
+        else expect(outputs.backupBucketOnDestroy).toBeUndefined();
+    });
+
     it("servers ignore later user-data edits (a bootstrap change never replaces a server)", () => {
         for (const r of resources.filter((x) => x.type === "hcloud:index/server:Server" || x.type === "digitalocean:index/droplet:Droplet")) expect(r.ignoreChanges).toEqual(expect.arrayContaining(["userData", "image"]));
+    });
+});
+
+describe("the heartbeat URL (it carries a token) is a secret end to end (#11.8)", () => {
+    it("production: no resource input holds it in plain text; Alertmanager reads it from a podman secret", async () => {
+        const raw = rawConfigFromStackFile(path.join(root, "Pulumi.production.yaml"), standIn);
+        expect(parseStackConfig(raw, "senex-infra", "graph").alerts.heartbeatUrl).toBeDefined();
+        const resources = (await runOffline(raw, "graph", "senex-infra", program)).resources;
+        for (const r of resources) expect([r.name, plaintextInputs(r)]).not.toEqual([r.name, expect.stringMatching(/https:\/\/heartbeat\./)]);
+        const inputs = resources.map(plaintextInputs).join("\n");
+        expect(inputs).toContain("url_file: /run/secrets/senex-alert-heartbeat-url");
+        expect(inputs).toMatch(/Secret=senex-alert-heartbeat-url,type=mount/);
     });
 });
 

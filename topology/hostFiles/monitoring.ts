@@ -9,11 +9,10 @@ import { renderAlertRules, renderPrometheusConfig, type PrometheusSpec, type Scr
 import { PORTS } from "../build";
 import type { PlacedService, TopologyHost } from "../types";
 import { senexFile, type HostFile } from "./file";
-import { CONFIG_ROOT, CONTAINER_USERS, configPath, type HostContext } from "./layout";
+import { CONFIG_ROOT, configPath, type HostContext } from "./layout";
 import { unitsOf } from "./quadlets";
 
 const RULES = configPath("prometheus", "senex.rules.yml");
-const HEARTBEAT_URL = configPath("alertmanager", "heartbeat-url");
 /** Where alerts go that have no destination in the stack: a receiver without integrations. */
 const NULL_RECEIVER = "null";
 /** Grafana's provisioning directory is `${CONFIG_ROOT}/grafana`, mounted at /etc/grafana/provisioning. */
@@ -75,27 +74,21 @@ export function prometheusSpec(ctx: HostContext): PrometheusSpec {
  * (and for the Watchdog without a heartbeat URL) they go to a `null` receiver — dropped, but still
  * shown in Alertmanager's UI — rather than mailing the always-firing Watchdog to a human.
  */
-export function alertmanagerSpec(ctx: HostContext): { spec: AlertmanagerSpec; urlFiles: Array<{ path: string; url: string }> } {
+export function alertmanagerSpec(ctx: HostContext): AlertmanagerSpec {
   const alerts = ctx.config.alerts;
   const receivers: AlertReceiver[] = [];
-  const urlFiles: Array<{ path: string; url: string }> = [];
   if (alerts.slackWebhook) receivers.push({ kind: "slack", name: "slack", apiUrlFile: "/run/secrets/senex-alert-slack-webhook" });
   if (alerts.email) receivers.push({ kind: "email", name: "email", to: [alerts.email.to], from: alerts.email.from, smarthost: alerts.email.smarthost });
-  if (alerts.heartbeatUrl) {
-    receivers.push({ kind: "webhook", name: "heartbeat", urlFile: HEARTBEAT_URL.container });
-    urlFiles.push({ path: HEARTBEAT_URL.host, url: alerts.heartbeatUrl });
-  }
+  // The heartbeat URL carries a token: a podman secret mounted for Alertmanager, like the Slack webhook.
+  if (alerts.heartbeatUrl) receivers.push({ kind: "webhook", name: "heartbeat", urlFile: "/run/secrets/senex-alert-heartbeat-url" });
   const defaultReceiver = alerts.slackWebhook ? "slack" : alerts.email ? "email" : NULL_RECEIVER;
   const heartbeatReceiver = alerts.heartbeatUrl ? "heartbeat" : NULL_RECEIVER;
   if (defaultReceiver === NULL_RECEIVER || heartbeatReceiver === NULL_RECEIVER) receivers.push({ kind: "null", name: NULL_RECEIVER });
   return {
-    spec: {
-      receivers,
-      defaultReceiver,
-      heartbeatReceiver,
-      ...(alerts.slackWebhook && alerts.email ? { criticalReceivers: ["email"] } : {}),
-    },
-    urlFiles,
+    receivers,
+    defaultReceiver,
+    heartbeatReceiver,
+    ...(alerts.slackWebhook && alerts.email ? { criticalReceivers: ["email"] } : {}),
   };
 }
 
@@ -109,10 +102,7 @@ export function monitoringFiles(ctx: HostContext): HostFile[] {
   }
   if (ctx.has("alertmanager")) {
     const unit = unitsOf(ctx, "alertmanager");
-    const { spec, urlFiles } = alertmanagerSpec(ctx);
-    files.push(senexFile(configPath("alertmanager", "alertmanager.yml").host, renderAlertmanagerConfig(spec), unit));
-    // 0600 (the heartbeat URL carries a token), read by Alertmanager, which runs as nobody.
-    for (const f of urlFiles) files.push(senexFile(f.path, `${f.url}\n`, unit, { mode: "0600", containerOwner: CONTAINER_USERS.nobody }));
+    files.push(senexFile(configPath("alertmanager", "alertmanager.yml").host, renderAlertmanagerConfig(alertmanagerSpec(ctx)), unit));
   }
   if (ctx.has("grafana")) {
     const unit = unitsOf(ctx, "grafana");

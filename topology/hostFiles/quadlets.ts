@@ -60,11 +60,14 @@ export function hostServices(ctx: HostContext): HostService[] {
   const app = appRuntime(ctx);
   const out: HostService[] = [];
   const daphnePorts = ctx.host.services.filter((s) => s.kind === "daphne").map((s) => s.port!);
-  // The Alertmanager Quadlet mounts the Slack webhook secret by default; without a webhook in the
-  // stack there is no such podman secret, and naming it would keep the container from starting.
-  // Alertmanager runs as nobody: the mounted secret must be its file.
+  // The Alertmanager Quadlet mounts the Slack webhook and heartbeat URL secrets the stack has; a
+  // podman secret that was never created would keep the container from starting.
+  // Alertmanager runs as nobody: the mounted secrets must be its files.
   const nobody = CONTAINER_USERS.nobody;
-  const alertmanagerSecrets: SecretRef[] = ctx.config.alerts.slackWebhook ? [{ name: "senex-alert-slack-webhook", type: "mount", mode: "0400", uid: nobody.uid, gid: nobody.gid }] : [];
+  const alertmanagerSecrets: SecretRef[] = [
+    ...(ctx.config.alerts.slackWebhook ? ["senex-alert-slack-webhook"] : []),
+    ...(ctx.config.alerts.heartbeatUrl ? ["senex-alert-heartbeat-url"] : []),
+  ].map((name) => ({ name, type: "mount", mode: "0400", uid: nobody.uid, gid: nobody.gid }));
   for (const s of ctx.host.services) {
     if (NO_QUADLET.has(s.kind)) continue;
     const limits = limitsOf(ctx, s);

@@ -10,7 +10,7 @@
 import type { GeneratedSecretName } from "../../config/keys";
 
 /** Stack values a secret can come from that are not generated secrets (`StackConfig` fields). */
-export type ConfigSecretField = "tastytradeClientId" | "tastytradeClientSecret" | "alertSlackWebhook" | "s3AccessKeyId" | "s3SecretAccessKey" | "registryAuthPassword";
+export type ConfigSecretField = "tastytradeClientId" | "tastytradeClientSecret" | "alertSlackWebhook" | "alertHeartbeatUrl" | "s3AccessKeyId" | "s3SecretAccessKey" | "registryAuthPassword";
 
 /** A generated secret (`secrets.<field>` / random) or another secret stack value. */
 export type SecretField = GeneratedSecretName | ConfigSecretField;
@@ -19,7 +19,7 @@ export type SecretField = GeneratedSecretName | ConfigSecretField;
  * Every podman secret the deployment creates, with the stack value it is created from. `generated`
  * fields are `StackConfig.suppliedSecrets[field]` when supplied, else the random secret of that
  * name; the others are the named `StackConfig` values (`tastytrade.clientId`, `tastytrade.clientSecret`,
- * `alerts.slackWebhook`, `s3Credentials.*`; on DigitalOcean the S3 keys come from the Spaces key the
+ * `alerts.slackWebhook`, `alerts.heartbeatUrl`, `s3Credentials.*`; on DigitalOcean the S3 keys come from the Spaces key the
  * bucket component creates).
  */
 export const SecretRefs = {
@@ -36,6 +36,7 @@ export const SecretRefs = {
   "senex-tastytrade-client-id": "tastytradeClientId",
   "senex-tastytrade-client-secret": "tastytradeClientSecret",
   "senex-alert-slack-webhook": "alertSlackWebhook",
+  "senex-alert-heartbeat-url": "alertHeartbeatUrl",
 } as const satisfies Record<string, SecretField>;
 
 /** The shape of {@link SecretRefs}: podman secret name → the stack field its value comes from. */

@@ -97,6 +97,23 @@ const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
         { name: "lb-1", roles: ["lb"] }, { name: "web-1", roles: ["web"] }, { name: "web-2", roles: ["web"] }, { name: "db-1", roles: ["db"] }, { name: "db-2", roles: ["db"] },
         { name: "redis-1", roles: ["redis"] }, { name: "redis-2", roles: ["redis"] }, { name: "worker-1", roles: ["worker"] }, { name: "worker-2", roles: ["worker"] }, { name: "monitoring-1", roles: ["monitoring"] },
     ]), "senex-infra:hosts", /3 redis hosts/],
+    // #11.11: gaps that were silently accepted, or failed later in a renderer.
+    ["limits for a misspelt service", edit((c) => (c["senex-infra:limits"] = { postgress: { memory: "2G" } })), "senex-infra:limits.postgress", /Did you mean `postgres`/],
+    ["limits for something that is not a service", edit((c) => (c["senex-infra:limits"] = { everything: { cpus: 2 } })), "senex-infra:limits.everything", /use one of .*celery-worker/],
+    ["subnet with host bits set", edit((c) => (c["senex-infra:network"] = { subnet: "10.0.1.200/24" })), "senex-infra:network.subnet", /not a network address.*Fix: use 10\.0\.1\.0\/24/],
+    ["network cidr with host bits set", edit((c) => (c["senex-infra:network"] = { cidr: "10.0.5.0/16" })), "senex-infra:network.cidr", /Fix: use 10\.0\.0\.0\/16/],
+    ["backup region malformed on existing", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://s3.example.net", region: "EU Central" }), () => ({ ...existing(1, [{ name: "main", roles: ["main"] }]), "senex-infra:s3AccessKeyId": { secure: "x" }, "senex-infra:s3SecretAccessKey": { secure: "x" } })), "senex-infra:backups.region", /S3 region name/],
+    ["backup endpoint over http", edit((c) => (c["senex-infra:backups"] = { endpoint: "http://s3.example.net" })), "senex-infra:backups.endpoint", /https URL/],
+    ["backup endpoint not a URL", edit((c) => (c["senex-infra:backups"] = { endpoint: "not a url" })), "senex-infra:backups.endpoint", /https URL/],
+    ["backup endpoint with a path", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://s3.example.net/bucket" })), "senex-infra:backups.endpoint", /without a path/],
+    ["backup endpoint with a login", edit((c) => (c["senex-infra:backups"] = { endpoint: "https://key:secret@s3.example.net" })), "senex-infra:backups.endpoint", /without a path, query or login/],
+    // #11.8: the heartbeat URL carries a token.
+    ["heartbeat URL in plain alerts", edit((c) => (c["senex-infra:alerts"] = { heartbeatUrl: "https://heartbeat.example.net/token" })), "senex-infra:alerts.heartbeatUrl", /secret key alertHeartbeatUrl.*--secret/],
+    ["heartbeat URL stored in plain text", edit((c) => (c["senex-infra:alertHeartbeatUrl"] = "https://heartbeat.example.net/token")), "senex-infra:alertHeartbeatUrl", /stored in plain text.*--secret/],
+    // #11.14: name and roles may be left out only where they cannot be anything else.
+    ["existing phase 2 host without roles", edit((c) => delete (c["senex-infra:hosts"] as Array<Record<string, unknown>>)[1].roles, () => existing(2, [{ name: "web-1", roles: ["web"] }, { name: "db-1", roles: ["db"] }, { name: "cache-1", roles: ["cache"] }])), "senex-infra:hosts[1].roles", /is required \(phase 2 spreads/],
+    ["existing phase 2 host without name", edit((c) => delete (c["senex-infra:hosts"] as Array<Record<string, unknown>>)[0].name, () => existing(2, [{ name: "web-1", roles: ["web"] }, { name: "db-1", roles: ["db"] }, { name: "cache-1", roles: ["cache"] }])), "senex-infra:hosts[0].name", /is required.*name: web-1/],
+    ["existing phase 1 with two hosts, roles left out", edit((c) => (c["senex-infra:hosts"] as Array<Record<string, unknown>>).forEach((h) => delete h.roles), () => existing(1, [{ name: "main", roles: ["main"] }, { name: "spare", roles: ["main"] }])), "senex-infra:hosts[1].roles", /exactly one host/],
     ["existing bad role", edit((c) => ((c["senex-infra:hosts"] as Array<Record<string, unknown>>)[0].roles = ["database"]), () => existing(1, [{ name: "main", roles: ["main"] }])), "senex-infra:hosts[0].roles[0]", /must be one of/],
 ];
 

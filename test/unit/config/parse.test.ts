@@ -74,3 +74,22 @@ describe("stack config", () => {
             expect(text).toContain(`#   ${k} (${spec.type}${spec.secret === "required" ? ", secret" : ""}): ${spec.description}\n`);
     });
 });
+
+describe("ask only for what cannot be inferred (#11.14)", () => {
+    const host = { address: "198.51.100.11", privateAddress: "10.10.0.11", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIrfwlZB/6TPh2FqjCUUQ6Ucdt800uFDZGl1oeVllCRm" };
+    const existing = (hosts: unknown[]) => {
+        const values = minimalStack({ "senex-infra:cloud": "existing", "senex-infra:hosts": hosts });
+        delete values["senex-infra:region"];
+        return parseStackConfig(rawConfigFromValues(values), "senex-infra", "s");
+    };
+
+    it("phase 1's one existing host needs neither name nor roles: it is main and holds everything, as spelled out", () => {
+        const inferred = existing([host]);
+        expect(inferred.hosts).toEqual([{ ...host, name: "main", roles: ["main"], bootstrapUser: "root" }]);
+        expect(inferred).toEqual(existing([{ ...host, name: "main", roles: ["main"] }]));
+    });
+
+    it("a given name is kept", () => {
+        expect(existing([{ ...host, name: "box" }]).hosts[0]).toMatchObject({ name: "box", roles: ["main"] });
+    });
+});

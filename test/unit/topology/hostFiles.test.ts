@@ -132,6 +132,7 @@ describe("hostFiles: every host of every example stack", () => {
 function randomSecret(key: string, seed: string): string {
     if (key.endsWith("fieldEncryptionKey")) return randomBytes(32).toString("base64url") + "=";
     if (key.endsWith("alertSlackWebhook")) return `https://hooks.slack.invalid/services/${seed}`;
+    if (key.endsWith("alertHeartbeatUrl")) return `https://heartbeat.invalid/ping/${seed}`;
     return `${seed}${randomBytes(12).toString("base64url")}`;
 }
 
@@ -145,6 +146,7 @@ function withEverySecret(file: string): Record<string, unknown> {
         "senex-infra:tastytradeClientId": "senex-client",
         "senex-infra:tastytradeClientSecret": secure,
         "senex-infra:alertSlackWebhook": secure,
+        "senex-infra:alertHeartbeatUrl": secure,
         "senex-infra:registryAuth": { registry: "registry.example.com", username: "deploy", password: secure },
         ...(doc.config["senex-infra:cloud"] !== "digitalocean" ? { "senex-infra:s3AccessKeyId": secure, "senex-infra:s3SecretAccessKey": secure } : {}),
     };
@@ -170,7 +172,7 @@ describe("hostFiles: no secret value in any file", () => {
                     const { files, podmanSecrets } = hostFiles(config, topology, host);
                     for (const f of files) for (const v of values.values()) expect([host.name, f.path, f.content.includes(v)]).toEqual([host.name, f.path, false]);
                     if (host.services.some((s) => s.kind === "daphne")) expect(podmanSecrets).toEqual(expect.arrayContaining(["senex-tastytrade-client-id", "senex-tastytrade-client-secret"]));
-                    if (host.services.some((s) => s.kind === "alertmanager")) expect(podmanSecrets).toContain("senex-alert-slack-webhook");
+                    if (host.services.some((s) => s.kind === "alertmanager")) expect(podmanSecrets).toEqual(expect.arrayContaining(["senex-alert-slack-webhook", "senex-alert-heartbeat-url"]));
                     if (config.registryAuth) expect(files.find((f) => f.path.endsWith("/containers/auth.json"))?.fromSecrets).toMatchObject({ kind: "registry-auth", username: "deploy" });
                 }
             }),
