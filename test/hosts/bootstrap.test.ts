@@ -361,6 +361,75 @@ function endStateTests(route: () => Route): void {
     });
 }
 
+// ---- #11.1: links senex plants in its home ------------------------------------------------------
+
+/** A bootstrap re-run on a route: the spec with these admin keys, through the provider's update (throws what it throws). */
+type Rerun = (adminKeys: string[]) => Promise<void>;
+
+interface PlantedLink {
+    what: string;
+    /** Run as senex over SSH. */
+    plant: string;
+    /** The operator's clean-up (as root), if the re-run refused. */
+    restore?: string;
+    /** Whether the re-run must refuse (a link to something senex cannot change) or converge. */
+    refused: boolean;
+}
+
+const PLANTED_LINKS: PlantedLink[] = [
+    {
+        what: "~/.config/containers/systemd -> /etc/systemd/system",
+        plant: "rm -rf ~/.config/containers/systemd && ln -s /etc/systemd/system ~/.config/containers/systemd",
+        restore: "rm /home/senex/.config/containers/systemd",
+        refused: true,
+    },
+    {
+        what: "~/.ssh -> /etc/systemd/system",
+        plant: "mv ~/.ssh ~/.ssh.moved && ln -s /etc/systemd/system ~/.ssh",
+        restore: "rm /home/senex/.ssh && mv /home/senex/.ssh.moved /home/senex/.ssh",
+        refused: true,
+    },
+    {
+        // senex's keys are admin's keys: a run by root finds the link's target "unchanged" and chowns it.
+        what: "~/.ssh/authorized_keys -> /home/admin/.ssh/authorized_keys",
+        plant: "ln -sf /home/admin/.ssh/authorized_keys ~/.ssh/authorized_keys",
+        refused: false,
+    },
+];
+
+/**
+ * senex (e.g. after a container escape) replaces a path in its home by a link to something it
+ * must never own; the next bootstrap re-run (an admin key change is enough) hands it nothing.
+ */
+function plantedLinkTests(route: () => Route, rerun: Rerun, adminKeysNow: () => string[]): void {
+    it.each(PLANTED_LINKS)("#11.1: senex plants $what; the next re-run gives senex nothing", async (link) => {
+        const r = route();
+        const planted = await shellAs(r, "senex", deploy, `set -e; ${link.plant}`);
+        expect({ code: planted.code, stderr: planted.stderr }).toEqual({ code: 0, stderr: "" });
+        const keys = [...adminKeysNow(), loginKeyPair("one-more-admin@senex-test").public];
+        const outcome = await rerun(keys).then(() => "applied", (e: Error) => e.message);
+        // root's directory and admin's keys are as they were; senex owns nothing under /etc or admin's home, and cannot write there
+        expect(await rootSh(r.host, "stat -c '%n %U:%G %a' /etc/systemd/system /home/admin/.ssh /home/admin/.ssh/authorized_keys")).toBe(
+            "/etc/systemd/system root:root 755\n/home/admin/.ssh admin:admin 700\n/home/admin/.ssh/authorized_keys admin:admin 600",
+        );
+        expect(await rootSh(r.host, "find /etc /home/admin -xdev -user senex")).toBe("");
+        expect(await rootSh(r.host, "ls /etc/systemd/system | grep -E 'authorized_keys|senex-[A-Za-z0-9]{6}$' || true")).toBe("");
+        expect(await rootSh(r.host, "setpriv --reuid=senex --regid=senex --init-groups sh -c 'touch /etc/systemd/system/senex-probe.service' 2>/dev/null; echo $?")).not.toBe("0");
+        if (link.refused) {
+            expect(outcome).toMatch(/Operation not permitted/);
+            await rootSh(r.host, link.restore!);
+            await rerun(keys);
+        } else {
+            expect(outcome).toBe("applied");
+        }
+        // converged: senex's own paths are senex's again, and its keys are the spec's
+        expect(await rootSh(r.host, "stat -c '%n %F %U:%G' /home/senex/.ssh /home/senex/.ssh/authorized_keys /home/senex/.config/containers/systemd")).toBe(
+            "/home/senex/.ssh directory senex:senex\n/home/senex/.ssh/authorized_keys regular file senex:senex\n/home/senex/.config/containers/systemd directory senex:senex",
+        );
+        expect(await ssh(r, "senex", deploy, async (s) => (await s.run(["id", "-un"])).stdout.trim())).toBe("senex");
+    });
+}
+
 // ---- route 1: cloud-init ------------------------------------------------------------------------
 
 describe("cloud route: renderCloudInit(spec) as NoCloud user-data on first boot", () => {
@@ -489,6 +558,19 @@ describe("existing-host route: hostBootstrapProvider applies renderBootstrapScri
         expect(await ssh(r, "admin", secondAdmin, async (s) => (await s.run(["id", "-u"], { sudo: true })).stdout.trim())).toBe("0");
         expect(await ssh(r, "senex", secondAdmin, async (s) => (await s.run(["id", "-un"])).stdout.trim())).toBe("senex");
     });
+
+    plantedLinkTests(
+        () => r,
+        async (adminKeys) => {
+            const next = existingConfig(r.host, adminKeys);
+            const nextInputs = inputsFor(r.host, next);
+            state = (await hostBootstrapProvider.update!(id, state, nextInputs)).outs as HostBootstrapState;
+            config = next;
+            inputs = nextInputs;
+            r = { ...r, spec: existingSpec(config) };
+        },
+        () => [...config.adminSshKeys],
+    );
 
     it("running the script a second time changes nothing under /etc and /home", async () => {
         const marker = "/run/senex-bootstrap-test.marker";
