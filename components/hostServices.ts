@@ -28,7 +28,7 @@ export interface HostServicesArgs {
      * topology's fixed addresses are used and the files are known at preview.
      */
     addresses?: pulumi.Output<Record<string, string>>;
-    /** Cloud hosts: the bootstrap is cloud-init's; wait for it before the first write. */
+    /** Cloud hosts: cloud-init applies the bootstrap on the first boot; wait for it before the first run over SSH. */
     cloudInit: boolean;
 }
 
@@ -60,7 +60,7 @@ const spec = (f: HostFile, content: string): FileSpec => ({
 
 /**
  * The services of one host over SSH, in layers:
- * 1. `existing` hosts only: the Day-0 bootstrap (the same spec cloud-init applies on cloud hosts);
+ * 1. the bootstrap over SSH (the same spec cloud-init applies on a cloud host's first boot; Day-2 changes on every host);
  * 2. `system` (admin, sudo): root-owned files, e.g. the host firewall narrowed to exact peers;
  * 3. `user` (senex, rootless): podman secrets, images, Quadlets, configs, scripts, timers.
  * Each layer is one resource: a no-op `up` opens no SSH session, a change is one connection.
@@ -70,7 +70,7 @@ export class HostServices extends pulumi.ComponentResource {
     declare public readonly userLayer: HostFiles;
     declare public readonly systemLayer: HostFiles;
     declare public readonly hostName: string;
-    /** Warnings of the last bootstrap run over SSH (existing hosts; empty for cloud hosts). */
+    /** Warnings of the last bootstrap run over SSH. */
     declare public readonly bootstrapWarnings: pulumi.Output<string[]>;
 
     constructor(name: string, args: HostServicesArgs, opts: pulumi.ComponentResourceOptions = {}) {
@@ -85,34 +85,33 @@ export class HostServices extends pulumi.ComponentResource {
             if (lost.length > 0) throw new Error(`${host.name}: root-owned secret-derived files are not supported: ${lost.join(", ")}`);
             return s;
         };
-        const fileSet = (addresses?: Record<string, string>) =>
-            hostFiles(config, topology, host, addresses ? { addressOf: (n) => addresses[n] ?? fail(`no private address for host ${n}`) } : {});
+        const fileSet = (addresses?: Record<string, string>) => hostFiles(config, topology, host, addresses ? { addressOf: addressOf(addresses) } : {});
         // Fixed addresses: the file set is plain data, so preview shows every file.
         const set = args.addresses ? args.addresses.apply((a) => check(fileSet(a))) : pulumi.output(check(fileSet()));
 
         const endpoint = pulumi.all([machine.ssh.host, machine.ssh.hostKey]).apply(([h, hostKey]) => ({ name: host.name, host: h, port: config.ssh.port, hostKey }));
         const target = (user: string) => endpoint.apply((e) => ({ ...e, user }));
 
-        let bootstrap: HostBootstrap | undefined;
-        if (!args.cloudInit) {
-            const existing = config.hosts.find((h) => h.name === host.name);
-            const script = args.deployKey.publicKey.apply((deployPublicKey) =>
-                renderBootstrapScript(bootstrapSpec(config, topology, host, { deployPublicKey })),
-            );
-            bootstrap = new HostBootstrap(
-                `${name}-bootstrap`,
-                {
-                    target: endpoint,
-                    firstLogin: pulumi.output({ user: existing?.bootstrapUser ?? "root", privateKey: config.bootstrapSshKey ? pulumi.secret(config.bootstrapSshKey.reveal()) : args.deployKey.privateKey }),
-                    adminLogin: pulumi.output({ user: "admin", privateKey: args.deployKey.privateKey }),
-                    script,
-                },
-                { ...child, dependsOn: [machine.resource] },
-            );
-        }
-        const after = bootstrap ? [bootstrap] : [machine.resource];
+        // Every host gets the bootstrap over SSH: the first and every Day-2 change of the spec (a
+        // removed admin key, a package a new feature needs) on existing servers, and every change
+        // after the first boot on cloud servers, which ignore later user-data.
+        const adminLogin = pulumi.output({ user: "admin", privateKey: args.deployKey.privateKey });
+        const existing = config.hosts.find((h) => h.name === host.name);
+        const firstLogin = args.cloudInit
+            ? adminLogin
+            : pulumi.output({ user: existing?.bootstrapUser ?? "root", privateKey: config.bootstrapSshKey ? pulumi.secret(config.bootstrapSshKey.reveal()) : args.deployKey.privateKey });
+        // The spec's firewall is the one the system layer writes (where the cloud assigns private
+        // addresses, from the real ones), so a re-run never undoes the system layer's narrowing.
+        const script = pulumi
+            .all([args.deployKey.publicKey, args.addresses ?? pulumi.output(undefined)])
+            .apply(([deployPublicKey, addresses]) => renderBootstrapScript(bootstrapSpec(config, topology, host, { deployPublicKey }, addresses ? addressOf(addresses) : undefined)));
+        const bootstrap = new HostBootstrap(
+            `${name}-bootstrap`,
+            { target: endpoint, firstLogin, adminLogin, script, waitForCloudInit: args.cloudInit },
+            { ...child, dependsOn: [machine.resource] },
+        );
         this.hostName = host.name;
-        this.bootstrapWarnings = bootstrap ? bootstrap.warnings.apply((w) => w ?? []) : pulumi.output([]);
+        this.bootstrapWarnings = bootstrap.warnings.apply((w) => w ?? []);
 
         this.systemLayer = new HostFiles(
             `${name}-system`,
@@ -124,7 +123,7 @@ export class HostServices extends pulumi.ComponentResource {
                 unitDirs: ["/etc/systemd/system/"],
                 waitForCloudInit: args.cloudInit,
             },
-            { ...child, dependsOn: after },
+            { ...child, dependsOn: [bootstrap] },
         );
 
         const value = (field: SecretField): pulumi.Output<string> => args.secretValues[field] ?? pulumi.output(fail(`${host.name}: the stack has no value for secret ${field}`));
@@ -164,6 +163,11 @@ export class HostServices extends pulumi.ComponentResource {
         );
         this.registerOutputs({});
     }
+}
+
+/** A host's private address by name, from the addresses the cloud assigned. */
+function addressOf(addresses: Record<string, string>): (host: string) => string {
+    return (n) => addresses[n] ?? fail(`no private address for host ${n}`);
 }
 
 function fail(message: string): never {

@@ -18,3 +18,9 @@ export function providerCodeChanged(olds: object, news: object): boolean {
     const key = "__provider";
     return (olds as Record<string, unknown>)[key] !== (news as Record<string, unknown>)[key];
 }
+
+/**
+ * cloud-init's first boot, as a shell line: `status --wait` exits 0 (done) or 2 (done with
+ * recoverable errors); a host without cloud-init has nothing to wait for.
+ */
+export const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";

@@ -30,7 +30,7 @@ import * as pulumi from "@pulumi/pulumi";
 // quoting; `ssh2` itself is serialized as `require("ssh2")`, resolved from the program's
 // node_modules by the provider host). A relative `require` inside the methods would not resolve
 // in the provider host, which loads the serialized code without a file of its own.
-import { providerCodeChanged, sha256 } from "./common";
+import { CLOUD_INIT_WAIT, providerCodeChanged, sha256 } from "./common";
 import * as transport from "./ssh/transport";
 import type { SshSession, SshTarget } from "./ssh/transport";
 
@@ -170,8 +170,6 @@ const WRITE_SCRIPT = [
 /** $1 directory, $2 mode, $3 owner (uid:gid inside senex's user namespace, or empty). Idempotent. */
 const DIR_SCRIPT = 'set -eu; install -d "$1"; if [ -n "$3" ]; then chown "$3" "$1"; fi; chmod "$2" "$1"';
 const HASH_SCRIPT = 'for f in "$@"; do if [ -f "$f" ]; then sha256sum "$f"; else echo "missing  $f"; fi; done';
-/** cloud-init's first boot: `status --wait` exits 0 (done) or 2 (done with recoverable errors). */
-const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";
 const DRIFT = "senex:drifted:";
 
 

@@ -87,6 +87,8 @@ const BASE_PACKAGES = [
 const FIREWALL_SCRIPT = "/etc/senex/firewall.nft";
 const FIREWALL_UNIT = "senex-firewall.service";
 const SYSCTL_FILE = "/etc/sysctl.d/60-senex.conf";
+/** setpriv's options besides the ids: the user's own groups, no capabilities, no setuid gains. */
+const AS_USER_OPTIONS = ["--init-groups", "--no-new-privs"] as const;
 
 /** Packages the bootstrap installs. */
 export function bootstrapPackages(spec: BootstrapSpec): string[] {
@@ -196,10 +198,20 @@ function subordinateIdFiles(spec: BootstrapSpec): BootstrapFile[] {
   return ["/etc/subuid", "/etc/subgid"].map((path) => ({ path, content: `senex:${ids.start}:${ids.count}\n`, mode: "0644", owner: "root:root", defer: true }));
 }
 
+/**
+ * argv prefix running a command as `user` (util-linux setpriv, no PAM session). Everything under a
+ * user's home is done this way, never by root: `install -d`, `chown`, `chmod` and `mv` run by root
+ * follow links the user planted (e.g. `~/.config/containers/systemd` -> `/etc/systemd/system`) and
+ * would hand the user what they point to; as the user, such a link gets exactly the user's rights.
+ */
+export function asUser(user: string): string[] {
+  return ["setpriv", `--reuid=${user}`, `--regid=${user}`, ...AS_USER_OPTIONS, "--"];
+}
+
 /** The commands run after packages, users and files are in place (idempotent; shared). */
 export function bootstrapCommands(spec: BootstrapSpec): BootstrapCommand[] {
   const commands: BootstrapCommand[] = [
-    ["install", "-d", "-m", "0700", "-o", "senex", "-g", "senex", "/home/senex/.config", "/home/senex/.config/containers", "/home/senex/.config/containers/systemd"],
+    [...asUser("senex"), "install", "-d", "-m", "0700", "/home/senex/.config", "/home/senex/.config/containers", "/home/senex/.config/containers/systemd"],
     ["loginctl", "enable-linger", "senex"],
     ["systemctl", "daemon-reload"],
     ["systemctl", "enable", "--now", FIREWALL_UNIT],
@@ -272,22 +284,33 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
     "set -euo pipefail",
     "export DEBIAN_FRONTEND=noninteractive",
     "",
+    // The login's directory (/root) is closed to the users `as_user` becomes.
+    "cd /",
+    "",
+    "# as_user USER CMD...: CMD as USER (see render/cloudinit.ts asUser: root never works inside a",
+    "# user's home, where it would follow links the user planted).",
+    `as_user() { local user="$1"; shift; setpriv --reuid="$user" --regid="$user" ${AS_USER_OPTIONS.join(" ")} -- "$@"; }`,
+    "",
     "# put_file MODE OWNER PATH < content: atomic replace (temp file in the same directory + rename),",
     "# mode and owner set before the rename; untouched when the content is already the same.",
+    "# A file a user owns (authorized_keys) is written by that user, every step: directory, temp",
+    "# file, content, mode, rename.",
     "# Replaced paths are remembered in \"changed\" so follow-up steps run only when needed.",
     "changed=()",
     "put_file() {",
-    '  local mode="$1" owner="$2" path="$3" tmp',
-    '  install -d -m 0755 "$(dirname "$path")"',
-    '  tmp="$(mktemp "$path.senex-XXXXXX")"',
-    '  cat >"$tmp"',
-    '  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then',
-    '    rm -f "$tmp"',
-    '    chmod "$mode" "$path"; chown "$owner" "$path"',
+    '  local mode="$1" owner="$2" path="$3" dir tmp as=()',
+    '  case "$owner" in root:*) ;; *) as=(as_user "${owner%%:*}") ;; esac',
+    '  dir="$(dirname "$path")"',
+    '  [ -d "$dir" ] || "${as[@]}" install -d -m 0755 "$dir"',
+    '  tmp="$("${as[@]}" mktemp "$path.senex-XXXXXX")"',
+    '  "${as[@]}" tee "$tmp" >/dev/null',
+    '  if "${as[@]}" cmp -s "$tmp" "$path"; then',
+    '    "${as[@]}" rm -f "$tmp"',
+    '    "${as[@]}" chmod "$mode" "$path"; "${as[@]}" chown "$owner" "$path"',
     "    return 0",
     "  fi",
-    '  chmod "$mode" "$tmp"; chown "$owner" "$tmp"',
-    '  mv -f "$tmp" "$path"',
+    '  "${as[@]}" chmod "$mode" "$tmp"; "${as[@]}" chown "$owner" "$tmp"',
+    '  "${as[@]}" mv -f "$tmp" "$path"',
     '  changed+=("$path")',
     "}",
     "",
@@ -333,10 +356,11 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
     `grep -q '^senex:' /etc/subgid || usermod --add-subgids ${range} senex`,
     "",
   );
-  lines.push(`install -d -m 0700 -o admin -g admin /home/admin/.ssh`);
-  lines.push(`put_file 0600 admin:admin /home/admin/.ssh/authorized_keys ${heredoc(spec.adminSshKeys.join("\n") + "\n")}`);
-  lines.push(`install -d -m 0700 -o senex -g senex /home/senex/.ssh`);
-  lines.push(`put_file 0600 senex:senex /home/senex/.ssh/authorized_keys ${heredoc(senexKeys.join("\n") + "\n")}`, "");
+  for (const [user, keys] of [["admin", spec.adminSshKeys], ["senex", senexKeys]] as const) {
+    lines.push(shellCommand(["as_user", user, "install", "-d", "-m", "0700", `/home/${user}/.ssh`]));
+    lines.push(`put_file 0600 ${user}:${user} /home/${user}/.ssh/authorized_keys ${heredoc(keys.join("\n") + "\n")}`);
+  }
+  lines.push("");
   for (const file of bootstrapFiles(spec)) {
     lines.push(`put_file ${file.mode} ${file.owner} ${shellWord(file.path)} ${heredoc(file.content)}`);
   }

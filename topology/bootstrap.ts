@@ -12,15 +12,16 @@ export interface BootstrapKeys {
 }
 
 /**
- * The Day-0 spec of one host: one source of truth for cloud-init user-data (cloud hosts, first
- * boot) and the bootstrap script applied over SSH (existing hosts). Pure.
+ * The bootstrap spec of one host: one source of truth for cloud-init user-data (cloud hosts, first
+ * boot) and the bootstrap script applied over SSH (existing hosts, and every host's Day-2
+ * changes). Pure.
  *
  * With `privateAddressesFixed` false (DigitalOcean assigns VPC addresses), the first-boot firewall
  * admits private ports from the whole subnet; the host layer narrows it to exact peers once the
- * addresses exist.
+ * addresses exist, and the script over SSH gets them (`addressOf`) so it writes the same firewall.
  */
-export function bootstrapSpec(config: StackConfig, topology: Topology, host: TopologyHost, keys: BootstrapKeys): BootstrapSpec {
-    const firewall = topology.privateAddressesFixed ? hostFirewall(config, topology, host) : hostFirewall(config, topology, host, () => config.network.subnet);
+export function bootstrapSpec(config: StackConfig, topology: Topology, host: TopologyHost, keys: BootstrapKeys, addressOf?: (host: string) => string): BootstrapSpec {
+    const firewall = topology.privateAddressesFixed || addressOf ? hostFirewall(config, topology, host, addressOf) : hostFirewall(config, topology, host, () => config.network.subnet);
     const servesHttp = host.services.some((s) => s.kind === "nginx" || s.kind === "haproxy");
     const packages = hostPackages(config, topology, host);
     return {

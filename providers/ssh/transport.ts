@@ -187,7 +187,9 @@ function connectOnce(target: SshTarget, opts: Required<SshOptions>): Promise<Cli
             },
         };
         client.once("ready", () => resolve(client));
-        client.once("error", (err) => {
+        // `on`, not `once`: after a refused login the socket can still report a reset, and an
+        // 'error' event without a listener would crash the process (the provider host).
+        client.on("error", (err) => {
             client.end();
             reject(mismatch ?? err);
         });

@@ -61,7 +61,7 @@ describe("cloud-init user-data and the bootstrap script", () => {
   it("a broken user-data fails cloud-init schema, a broken script fails shellcheck (the checks can fail)", () => {
     const [, , spec] = hosts[0]!;
     const userData = renderCloudInit(spec).replace("disable_root: true", 'disable_root: "yes please"');
-    const script = renderBootstrapScript(spec).replace('tmp="$(mktemp "$path.senex-XXXXXX")"', "tmp=$(mktemp $path.senex-XXXXXX)");
+    const script = renderBootstrapScript(spec).replace('tmp="$("${as[@]}" mktemp "$path.senex-XXXXXX")"', "tmp=$(mktemp $path.senex-XXXXXX)");
     expect(userData).toContain("yes please");
     expect(script).toContain("mktemp $path");
     const schema = runInTrixie(["cloud-init", "schema", "--config-file", "user-data"], { files: { "user-data": userData } });

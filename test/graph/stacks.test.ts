@@ -96,6 +96,34 @@ describe.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s under the 
         else expect(outputs.backupBucketOnDestroy).toBeUndefined();
     });
 
+    it("#11.2: every host gets the bootstrap over SSH before its system layer (cloud: admin after cloud-init; existing: the bootstrap user), writing the system layer's firewall", () => {
+        const unwrap = (v: unknown): unknown => (v && typeof v === "object" && (v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG ? (v as { value: unknown }).value : v);
+        const byName = new Map(resources.map((r) => [r.name, r]));
+        const topology = buildTopology(config);
+        for (const host of topology.hosts) {
+            const bootstrap = byName.get(`senex-${host.name}-services-bootstrap`);
+            const system = byName.get(`senex-${host.name}-services-system`);
+            expect({ host: host.name, bootstrap: bootstrap?.type, system: system?.type }).toEqual({ host: host.name, bootstrap: "pulumi-nodejs:dynamic:Resource", system: "pulumi-nodejs:dynamic:Resource" });
+            expect(system!.dependsOn.filter((u) => u.endsWith(`$pulumi-nodejs:dynamic:Resource::${bootstrap!.name}`))).toHaveLength(1);
+            const first = unwrap(bootstrap!.inputs.firstLogin) as { user: string };
+            const admin = unwrap(bootstrap!.inputs.adminLogin) as { user: string };
+            const cloudHost = config.cloud !== "existing";
+            expect({ first: first.user, admin: admin.user, waitForCloudInit: bootstrap!.inputs.waitForCloudInit }).toEqual({
+                first: cloudHost ? "admin" : config.hosts.find((h) => h.name === host.name)!.bootstrapUser,
+                admin: "admin",
+                waitForCloudInit: cloudHost,
+            });
+            expect(bootstrap!.secretInputs).toEqual(expect.arrayContaining(["firstLogin", "adminLogin"]));
+            // one firewall: a re-run of the bootstrap writes what the system layer writes (on DigitalOcean: narrowed to the real addresses)
+            const script = bootstrap!.inputs.script as string;
+            const start = script.indexOf("put_file 0600 root:root /etc/senex/firewall.nft <<'SENEX_EOF'\n");
+            expect(start).toBeGreaterThan(0);
+            const body = script.slice(script.indexOf("\n", start) + 1, script.indexOf("\nSENEX_EOF\n", start) + 1);
+            const files = system!.inputs.files as Record<string, { content: string }>;
+            expect(body).toBe(files["/etc/senex/firewall.nft"]!.content);
+        }
+    });
+
     it("servers ignore later user-data edits (a bootstrap change never replaces a server)", () => {
         for (const r of resources.filter((x) => x.type === "hcloud:index/server:Server" || x.type === "digitalocean:index/droplet:Droplet")) expect(r.ignoreChanges).toEqual(expect.arrayContaining(["userData", "image"]));
     });

@@ -26,7 +26,7 @@ import { bootstrapFiles, bootstrapPackages, renderBootstrapScript, renderCloudIn
 import { buildTopology } from "../../topology";
 import { bootstrapSpec } from "../../topology/bootstrap";
 import { loginKeyPair } from "../support/keys";
-import { APT_PROXY_URL, TestHost, destroyAll, destroyHosts, startHosts } from "./harness";
+import { APT_PROXY_URL, GATEWAY, TestHost, destroyAll, destroyHosts, startHosts } from "./harness";
 
 jest.setTimeout(900_000);
 
@@ -63,12 +63,17 @@ const common = {
     "senex-infra:caCertificates": [testCa],
 };
 
-function cloudConfig(): StackConfig {
-    return parseStackConfig(
-        rawConfigFromValues({ ...common, "senex-infra:cloud": "hetzner", "senex-infra:region": "fsn1", "senex-infra:adminSshKeys": [operator.public] }),
-        "senex-infra",
-        "bootstrap-cloud",
-    );
+/** The cloud stack; Day 2 changes its admin keys and turns backups on (restic on the host). */
+function cloudConfig(adminKeys: string[] = [operator.public], backups = false): StackConfig {
+    const raw = rawConfigFromValues({
+        ...common,
+        "senex-infra:cloud": "hetzner",
+        "senex-infra:region": "fsn1",
+        "senex-infra:adminSshKeys": adminKeys,
+        ...(backups ? { "senex-infra:backups": { enabled: true }, "senex-infra:s3AccessKeyId": "bootstrap-test-key-id", "senex-infra:s3SecretAccessKey": "bootstrap-test-secret" } : {}),
+    });
+    const secretKeys = new Set([...raw.secretKeys, ...(backups ? ["senex-infra:s3AccessKeyId", "senex-infra:s3SecretAccessKey"] : [])]);
+    return parseStackConfig({ values: raw.values, secretKeys }, "senex-infra", "bootstrap-cloud");
 }
 
 function existingConfig(host: TestHost, adminKeys: string[]): StackConfig {
@@ -91,6 +96,13 @@ function cloudSpec(config: StackConfig): BootstrapSpec {
     const topology = buildTopology(config);
     const host = topology.hosts.find((h) => h.name === "main")!;
     return bootstrapSpec(config, topology, host, { deployPublicKey: deploy.public, hostKey: { ed25519Private: cloudHostKey.private, ed25519Public: cloudHostKey.public } });
+}
+
+/** As components/hostServices.ts builds a cloud host's spec for the script over SSH (Day 2): no host key. */
+function cloudDay2Spec(config: StackConfig, deployKey: KeyPair): BootstrapSpec {
+    const topology = buildTopology(config);
+    const host = topology.hosts.find((h) => h.name === "main")!;
+    return bootstrapSpec(config, topology, host, { deployPublicKey: deployKey.public });
 }
 
 /** As components/hostServices.ts builds an existing host's spec (no host key: the host keeps its own). */
@@ -171,6 +183,14 @@ function offeredAuthMethods(route: Route, user: string): Promise<string[]> {
             },
         } as never);
     });
+}
+
+/**
+ * sshd's log (by its syslog identifiers: attributing a line to ssh.service races the login's move
+ * into its session scope on a loaded machine).
+ */
+function sshdJournal(host: TestHost): Promise<string> {
+    return rootSh(host, "journalctl --no-pager -o cat SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sshd-session");
 }
 
 /** Host keys sshd presents, one per type, as `type base64` (ssh-keyscan from this machine). */
@@ -361,6 +381,75 @@ function endStateTests(route: () => Route): void {
     });
 }
 
+// ---- #11.1: links senex plants in its home ------------------------------------------------------
+
+/** A bootstrap re-run on a route: the spec with these admin keys, through the provider's update (throws what it throws). */
+type Rerun = (adminKeys: string[]) => Promise<void>;
+
+interface PlantedLink {
+    what: string;
+    /** Run as senex over SSH. */
+    plant: string;
+    /** The operator's clean-up (as root), if the re-run refused. */
+    restore?: string;
+    /** Whether the re-run must refuse (a link to something senex cannot change) or converge. */
+    refused: boolean;
+}
+
+const PLANTED_LINKS: PlantedLink[] = [
+    {
+        what: "~/.config/containers/systemd -> /etc/systemd/system",
+        plant: "rm -rf ~/.config/containers/systemd && ln -s /etc/systemd/system ~/.config/containers/systemd",
+        restore: "rm /home/senex/.config/containers/systemd",
+        refused: true,
+    },
+    {
+        what: "~/.ssh -> /etc/systemd/system",
+        plant: "mv ~/.ssh ~/.ssh.moved && ln -s /etc/systemd/system ~/.ssh",
+        restore: "rm /home/senex/.ssh && mv /home/senex/.ssh.moved /home/senex/.ssh",
+        refused: true,
+    },
+    {
+        // senex's keys are admin's keys: a run by root finds the link's target "unchanged" and chowns it.
+        what: "~/.ssh/authorized_keys -> /home/admin/.ssh/authorized_keys",
+        plant: "ln -sf /home/admin/.ssh/authorized_keys ~/.ssh/authorized_keys",
+        refused: false,
+    },
+];
+
+/**
+ * senex (e.g. after a container escape) replaces a path in its home by a link to something it
+ * must never own; the next bootstrap re-run (an admin key change is enough) hands it nothing.
+ */
+function plantedLinkTests(route: () => Route, rerun: Rerun, adminKeysNow: () => string[]): void {
+    it.each(PLANTED_LINKS)("#11.1: senex plants $what; the next re-run gives senex nothing", async (link) => {
+        const r = route();
+        const planted = await shellAs(r, "senex", deploy, `set -e; ${link.plant}`);
+        expect({ code: planted.code, stderr: planted.stderr }).toEqual({ code: 0, stderr: "" });
+        const keys = [...adminKeysNow(), loginKeyPair("one-more-admin@senex-test").public];
+        const outcome = await rerun(keys).then(() => "applied", (e: Error) => e.message);
+        // root's directory and admin's keys are as they were; senex owns nothing under /etc or admin's home, and cannot write there
+        expect(await rootSh(r.host, "stat -c '%n %U:%G %a' /etc/systemd/system /home/admin/.ssh /home/admin/.ssh/authorized_keys")).toBe(
+            "/etc/systemd/system root:root 755\n/home/admin/.ssh admin:admin 700\n/home/admin/.ssh/authorized_keys admin:admin 600",
+        );
+        expect(await rootSh(r.host, "find /etc /home/admin -xdev -user senex")).toBe("");
+        expect(await rootSh(r.host, "ls /etc/systemd/system | grep -E 'authorized_keys|senex-[A-Za-z0-9]{6}$' || true")).toBe("");
+        expect(await rootSh(r.host, "setpriv --reuid=senex --regid=senex --init-groups sh -c 'touch /etc/systemd/system/senex-probe.service' 2>/dev/null; echo $?")).not.toBe("0");
+        if (link.refused) {
+            expect(outcome).toMatch(/Operation not permitted/);
+            await rootSh(r.host, link.restore!);
+            await rerun(keys);
+        } else {
+            expect(outcome).toBe("applied");
+        }
+        // converged: senex's own paths are senex's again, and its keys are the spec's
+        expect(await rootSh(r.host, "stat -c '%n %F %U:%G' /home/senex/.ssh /home/senex/.ssh/authorized_keys /home/senex/.config/containers/systemd")).toBe(
+            "/home/senex/.ssh directory senex:senex\n/home/senex/.ssh/authorized_keys regular file senex:senex\n/home/senex/.config/containers/systemd directory senex:senex",
+        );
+        expect(await ssh(r, "senex", deploy, async (s) => (await s.run(["id", "-un"])).stdout.trim())).toBe("senex");
+    });
+}
+
 // ---- route 1: cloud-init ------------------------------------------------------------------------
 
 describe("cloud route: renderCloudInit(spec) as NoCloud user-data on first boot", () => {
@@ -397,6 +486,91 @@ describe("cloud route: renderCloudInit(spec) as NoCloud user-data on first boot"
     });
 
     endStateTests(() => r);
+
+    // ---- Day 2 over SSH, from the same spec (#11.2) ----------------------------------------------
+    let config = cloudConfig();
+    let deployKey = deploy;
+    let inputs: HostBootstrapInputs;
+    let state: HostBootstrapState;
+    const id = "main:bootstrap";
+    /** As components/hostServices.ts wires a cloud host's HostBootstrap. */
+    const cloudInputs = (cfg: StackConfig, key: KeyPair): HostBootstrapInputs => ({
+        target: { name: "main", host: r.host.address, port: 22, hostKey: cloudHostKey.public },
+        firstLogin: { user: "admin", privateKey: key.private },
+        adminLogin: { user: "admin", privateKey: key.private },
+        script: renderBootstrapScript(cloudDay2Spec(cfg, key)),
+        waitForCloudInit: true,
+    });
+    const apply = async (cfg: StackConfig, key: KeyPair) => {
+        const next = cloudInputs(cfg, key);
+        state = (await hostBootstrapProvider.update!(id, state, next)).outs as HostBootstrapState;
+        inputs = next;
+        config = cfg;
+        deployKey = key;
+        r = { ...r, spec: cloudDay2Spec(cfg, key) };
+    };
+    const adminLogins = async () => (await sshdJournal(r.host)).split("Accepted publickey for admin ").length - 1;
+
+    it("#11.2: the bootstrap's create on a cloud host logs in as admin with the deploy key after cloud-init and stamps the spec", async () => {
+        inputs = cloudInputs(config, deployKey);
+        const t0 = Date.now();
+        const created = await hostBootstrapProvider.create!(inputs);
+        timings["cloud: create (bootstrap over SSH as admin, after cloud-init)"] = Date.now() - t0;
+        state = created.outs as HostBootstrapState;
+        expect(created.id).toBe(id);
+        expect(await rootSh(r.host, "cat /etc/senex/bootstrap.sha256")).toBe(sha256(inputs.script));
+    });
+
+    it("#11.2: a no-op up opens no SSH session (diff on the script's hash)", async () => {
+        const before = sshStats.connections;
+        const same = cloudInputs(config, deployKey);
+        expect((await hostBootstrapProvider.diff!(id, state, same)).changes).toBe(false);
+        await hostBootstrapProvider.update!(id, state, same);
+        expect(sshStats.connections - before).toBe(0);
+    });
+
+    it("#11.2: Day 2: an admin key removed from adminSshKeys stops working; a package a newly enabled feature needs (backups: restic) arrives", async () => {
+        const installed = async (pkg: string) => (await r.host.exec(["dpkg-query", "-W", "-f", "${db:Status-Status}", pkg])).stdout.trim() || "not-installed";
+        // before: the operator's key works as admin, restic is not there
+        expect(await ssh(r, "admin", operator, async (s) => (await s.run(["id", "-un"])).stdout.trim())).toBe("admin");
+        expect(await installed("restic")).toBe("not-installed");
+        const changed = cloudConfig([secondAdmin.public], true);
+        expect(bootstrapPackages(cloudDay2Spec(changed, deployKey))).toContain("restic");
+        expect((await hostBootstrapProvider.diff!(id, state, cloudInputs(changed, deployKey))).changes).toBe(true);
+        const before = sshStats.connections;
+        const t0 = Date.now();
+        await apply(changed, deployKey);
+        timings["cloud: Day-2 update (key removed, restic added)"] = Date.now() - t0;
+        expect(sshStats.connections - before).toBe(1);
+        for (const user of ["admin", "senex"]) {
+            await expect(ssh(r, user, operator, async () => "logged in")).rejects.toThrow(/authentication as (admin|senex) failed/);
+        }
+        expect(await ssh(r, "admin", secondAdmin, async (s) => (await s.run(["id", "-u"], { sudo: true })).stdout.trim())).toBe("0");
+        expect(await installed("restic")).toBe("installed");
+        expect(await rootSh(r.host, "cut -d' ' -f1,2 /home/admin/.ssh/authorized_keys | sort")).toBe([secondAdmin.public, deployKey.public].map((k) => k.split(" ").slice(0, 2).join(" ")).sort().join("\n"));
+    });
+
+    plantedLinkTests(() => r, (adminKeys) => apply(cloudConfig(adminKeys, true), deployKey), () => [...config.adminSshKeys]);
+
+    it("#11.2: the deploy key rotates: the run logs in with the key the host still holds, installs the new one and drops the old; the program is never locked out", async () => {
+        const newDeploy = loginKeyPair("deploy-2@senex-test");
+        const loginsBefore = await adminLogins();
+        const before = sshStats.connections;
+        await apply(config, newDeploy);
+        // one refused try with the new key, then the run with the previous one
+        expect(sshStats.connections - before).toBe(2);
+        expect((await adminLogins()) - loginsBefore).toBe(1);
+        expect(await ssh(r, "admin", newDeploy, async (s) => (await s.run(["id", "-u"], { sudo: true })).stdout.trim())).toBe("0");
+        expect(await ssh(r, "senex", newDeploy, async (s) => (await s.run(["id", "-un"])).stdout.trim())).toBe("senex");
+        for (const user of ["admin", "senex"]) {
+            await expect(ssh(r, user, deploy, async () => "logged in")).rejects.toThrow(/authentication as (admin|senex) failed/);
+        }
+        // the next change runs with the new key at the first try; refresh reads with it too
+        const next = sshStats.connections;
+        await apply(cloudConfig([...config.adminSshKeys, operator.public], true), newDeploy);
+        expect(sshStats.connections - next).toBe(1);
+        expect((await hostBootstrapProvider.read!(id, state)).props?.scriptHash).toBe(sha256(inputs.script));
+    });
 });
 
 // ---- route 2: existing host, the dynamic provider over SSH --------------------------------------
@@ -437,10 +611,33 @@ describe("existing-host route: hostBootstrapProvider applies renderBootstrapScri
         expect(await rootSh(r.host, "id admin senex 2>&1 || true")).toMatch(/no such user/);
     });
 
-    it("create runs the script as root and stamps its hash", async () => {
+    /** sshd's log of accepted logins per user, and of root's refusals (AllowUsers). */
+    const sshdLog = async () => {
+        const journal = await sshdJournal(r.host);
+        const count = (text: string) => journal.split(text).length - 1;
+        return { admin: count("Accepted publickey for admin "), root: count("Accepted publickey for root "), rootRefused: count("User root from ") };
+    };
+
+    it("#11.12a: a create that dies after its sshd reload (here: the stamp cannot be written) ran as root and fails", async () => {
+        // What an interrupted first run leaves: sshd already refuses root, admin holds the deploy key.
+        await rootSh(r.host, "install -d -m 0755 /etc/senex/bootstrap.sha256");
+        const before = await sshdLog();
+        const t0 = Date.now();
+        await expect(hostBootstrapProvider.create!(inputs)).rejects.toThrow(/bootstrap\.sha256: Is a directory/);
+        timings["existing: create (bootstrap over SSH as root, dies at the stamp)"] = Date.now() - t0;
+        const after = await sshdLog();
+        expect({ root: after.root - before.root, admin: after.admin - before.admin }).toEqual({ root: 1, admin: 0 });
+        expect(await rootSh(r.host, "sshd -T | grep '^permitrootlogin '")).toBe("permitrootlogin no");
+    });
+
+    it("#11.12a: the retried create finds root refused, logs in as admin with the deploy key, runs the script and stamps its hash", async () => {
+        await rootSh(r.host, "rmdir /etc/senex/bootstrap.sha256");
+        const before = await sshdLog();
         const t0 = Date.now();
         const created = await hostBootstrapProvider.create!(inputs);
-        timings["existing: create (bootstrap over SSH as root)"] = Date.now() - t0;
+        timings["existing: retried create (as admin)"] = Date.now() - t0;
+        const after = await sshdLog();
+        expect({ root: after.root - before.root, rootRefused: after.rootRefused - before.rootRefused, admin: after.admin - before.admin }).toEqual({ root: 0, rootRefused: 1, admin: 1 });
         id = created.id;
         state = created.outs as HostBootstrapState;
         expect(id).toBe("main:bootstrap");
@@ -468,7 +665,7 @@ describe("existing-host route: hostBootstrapProvider applies renderBootstrapScri
         expect(changed.script).not.toBe(inputs.script);
         expect((await hostBootstrapProvider.diff!(id, state, changed)).changes).toBe(true);
         const logins = async () => {
-            const journal = await rootSh(r.host, "journalctl -u ssh.service --no-pager -o cat");
+            const journal = await sshdJournal(r.host);
             return { admin: journal.split("Accepted publickey for admin ").length - 1, root: journal.split("Accepted publickey for root ").length - 1 };
         };
         const loginsBefore = await logins();
@@ -489,6 +686,19 @@ describe("existing-host route: hostBootstrapProvider applies renderBootstrapScri
         expect(await ssh(r, "admin", secondAdmin, async (s) => (await s.run(["id", "-u"], { sudo: true })).stdout.trim())).toBe("0");
         expect(await ssh(r, "senex", secondAdmin, async (s) => (await s.run(["id", "-un"])).stdout.trim())).toBe("senex");
     });
+
+    plantedLinkTests(
+        () => r,
+        async (adminKeys) => {
+            const next = existingConfig(r.host, adminKeys);
+            const nextInputs = inputsFor(r.host, next);
+            state = (await hostBootstrapProvider.update!(id, state, nextInputs)).outs as HostBootstrapState;
+            config = next;
+            inputs = nextInputs;
+            r = { ...r, spec: existingSpec(config) };
+        },
+        () => [...config.adminSshKeys],
+    );
 
     it("running the script a second time changes nothing under /etc and /home", async () => {
         const marker = "/run/senex-bootstrap-test.marker";
@@ -528,5 +738,16 @@ describe("existing-host route: hostBootstrapProvider applies renderBootstrapScri
         expect(await snapshot(r.host)).toBe(before);
         expect(await ssh(r, "admin", deploy, async (s) => (await s.run(["id", "-u"], { sudo: true })).stdout.trim())).toBe("0");
         expect(await rootSh(r.host, "systemctl is-active senex-firewall.service")).toBe("active");
+    });
+
+    it("#11.12a: a create no login works for fails naming the logins tried and the way out, never a key", async () => {
+        // This run's refused root logins (retried create, end-state checks, this one) would reach
+        // fail2ban's maxretry: the test runner is the operator's trusted address here.
+        await rootSh(r.host, `fail2ban-client set sshd addignoreip ${GATEWAY} >/dev/null`);
+        const stranger = loginKeyPair("stranger@senex-test");
+        const locked = { ...inputs, firstLogin: { user: "root", privateKey: stranger.private }, adminLogin: { user: "admin", privateKey: stranger.private } };
+        const error = await hostBootstrapProvider.create!(locked).then(() => undefined, (e: Error) => e.message);
+        expect(error).toMatch(/^main: the host refused every login the bootstrap can use \(root with the first-login key; admin with the deployment key\)\. .*console.*\/home\/admin\/\.ssh\/authorized_keys.*pulumi up/);
+        expect(error).not.toContain(stranger.private.split("\n")[1]!);
     });
 });

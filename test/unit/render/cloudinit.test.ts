@@ -1,5 +1,5 @@
 import { parse } from "yaml";
-import { bootstrapCommands, bootstrapFiles, renderBootstrapScript, renderCloudInit, type BootstrapSpec } from "../../../render/cloudinit";
+import { asUser, bootstrapCommands, bootstrapFiles, renderBootstrapScript, renderCloudInit, type BootstrapSpec } from "../../../render/cloudinit";
 import { ADMIN_KEY, bootstrapSpec, defaultInput, deployment } from "./phase-hosts";
 
 const HOST_KEY = {
@@ -105,6 +105,19 @@ describe("renderBootstrapScript (the same spec over SSH for existing hosts)", ()
     expect(script).not.toContain("PRIVATE KEY");
     expect(script.indexOf("sshd -t")).toBeGreaterThan(0);
     expect(script.indexOf("sshd -t")).toBeLessThan(script.indexOf("reload-or-restart ssh.service"));
+  });
+
+  it("#11.1: root does nothing inside a user's home (links the user planted would be followed): every such step runs as the user", () => {
+    const s = spec();
+    const script = renderBootstrapScript(s);
+    const homeLines = script.split("\n").filter((l) => l.includes("/home/") && !l.startsWith("#"));
+    expect(homeLines.length).toBeGreaterThanOrEqual(5);
+    for (const line of homeLines) expect(line).toMatch(/^(as_user (admin|senex) |put_file \d+ (admin|senex):\3 \/home\/\3\/|setpriv --reuid=senex )/);
+    for (const command of bootstrapCommands(s).filter((c) => c.some((a) => a.startsWith("/home/")))) expect(command.slice(0, 6)).toEqual(asUser("senex"));
+    // put_file runs every step of a user's file as that user
+    const body = script.slice(script.indexOf("put_file() {"), script.indexOf("\n}\n", script.indexOf("put_file() {")));
+    for (const step of ["install -d", "mktemp", "tee", "cmp -s", "rm -f", "chmod", "chown", "mv -f"]) expect(body).toMatch(new RegExp(`"\\$\\{as\\[@\\]\\}" ${step}`));
+    expect(body).not.toMatch(/-o (admin|senex)/);
   });
 
   it("picks a heredoc tag that does not occur in the content", () => {
