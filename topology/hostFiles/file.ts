@@ -27,6 +27,10 @@ export interface HostFile {
   content: string;
   /** units to restart when this file changes, in dependency order */
   restarts: string[];
+  /** units to reload, never restart, when this file changes: units whose stop would open the host (the firewall) */
+  reloads?: string[];
+  /** a check the new content must pass (argv, content on stdin) before the layer writes anything */
+  check?: readonly string[];
   /** true for Sentinel/Redis seeds that the service rewrites: written once, never overwritten */
   seed?: boolean;
   /** Kept on the host (its units left running) when the deployment is destroyed: files the bootstrap also owns. */
