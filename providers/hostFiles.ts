@@ -4,9 +4,10 @@
  *
  * - `diff` compares what state holds with the new inputs: no SSH. A no-op `pulumi up` opens no
  *   connection. Files live in a map property, so the engine's own diff shows one line per file.
- * - `create`/`update` (re)create changed podman secrets from stdin, write each changed file atomically (temp file in the same directory, owner
+ * - `create`/`update` first run the checks of changed files that name one (`nft -c`: a rejected
+ *   content fails the apply before anything is written), (re)create changed podman secrets from stdin, write each changed file atomically (temp file in the same directory, owner
  *   and mode set, then rename), remove files that left the spec, run `daemon-reload` when a unit
- *   changed, pull new images, and restart exactly the units whose inputs (files, secrets) changed in
+ *   changed, pull new images, reload the units that must never stop (the host firewall), and restart exactly the units whose inputs (files, secrets) changed in
  *   one systemd transaction, which orders them by their After= dependencies.
  *   A dropped connection leaves every file either old or new (rename is atomic), and state is only
  *   written after success, so the next run rewrites whatever is still stale.

@@ -129,7 +129,7 @@ function firewallUnit(): string {
   // ExecStart loads again, and stays open if that fails). The file replaces our table in one nft
   // transaction (render/nftables.ts), so a reload swaps old for new with no moment in between, and
   // a ruleset nft rejects leaves the old table in place and fails the reload (checked first, so the
-  // error is nft's own message about the file). ExecStop is only for an explicit `systemctl stop`.
+  // error is nft's own message about the file). ExecStop runs only on an explicit stop or shutdown.
   return renderUnitSections([
     {
       name: "Unit",

@@ -11,7 +11,8 @@ export interface ContainerOwner {
  * One file a host receives. Owner `root` files are written by the admin layer (sudo) and their
  * `restarts` are system units; every other file belongs to `senex` and its `restarts` are
  * `systemctl --user` units of senex. The provider writes atomically (temp + rename, owner and mode
- * first), then `daemon-reload`s and restarts, in order, the units named by the files that changed.
+ * first), then `daemon-reload`s, reloads the units named in `reloads` and restarts, in order, the
+ * units named in `restarts` of the files that changed.
  */
 export interface HostFile {
   /** Absolute path on the host; unique within a host. */
