@@ -165,7 +165,7 @@ export class Deployment extends pulumi.ComponentResource {
         const labels = { "senex-stack": config.stack };
         const zone = catalog.regions.find((r) => r.name === region)?.zone ?? "eu-central";
         const network = new HetznerNetwork(`${name}-network`, { cidr: config.network.cidr, subnet: config.network.subnet, networkZone: zone, labels }, { parent: this });
-        const firewall = new HetznerFirewall(`${name}-firewall`, { sshAllowFrom: config.ssh.allowFrom, privateCidr: config.network.cidr, labels }, { parent: this });
+        const firewall = new HetznerFirewall(`${name}-firewall`, { sshAllowFrom: config.ssh.allowFrom, sshPort: config.ssh.port, privateCidr: config.network.cidr, labels }, { parent: this });
 
         // Spread placement: hosts of one group never share a physical machine (groups of <= 10).
         const placement = new Map<string, pulumi.Output<number>>();
@@ -279,6 +279,7 @@ export class Deployment extends pulumi.ComponentResource {
             `${name}-firewall`,
             {
                 sshAllowFrom: config.ssh.allowFrom,
+                sshPort: config.ssh.port,
                 vpcRange: config.network.subnet,
                 dropletIds: droplets.map((d) => d.dropletId),
                 httpDropletIds: topology.hosts.filter((h) => h.publicPorts.length > 0).map((h) => byName.get(h.name)!.dropletId),

@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostGroup } from "../config/types";
 
-/** How our SSH transport reaches a host: address, port, login user and the pinned host key. */
+/** How our SSH transport reaches a host: address, login user and the pinned host key (the port is the stack's `ssh.port`). */
 export interface SshEndpoint {
     readonly host: pulumi.Output<string>;
-    readonly port: number;
     /** The sudo-capable system user; containers run as `senex`. */
     readonly user: "admin";
     /** `ssh-ed25519 AAAA...`: the only key accepted; never trust on first use. */
@@ -41,7 +40,7 @@ export abstract class HostComponent extends pulumi.ComponentResource implements 
         self.resource = host.resource;
         self.publicIp = host.publicIp;
         self.privateIp = host.privateIp;
-        self.ssh = { host: host.publicIp, port: 22, user: "admin", hostKey: host.hostKey };
+        self.ssh = { host: host.publicIp, user: "admin", hostKey: host.hostKey };
         this.registerOutputs({ publicIp: this.publicIp, privateIp: this.privateIp });
     }
 }

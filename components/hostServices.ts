@@ -53,6 +53,8 @@ const spec = (f: HostFile, content: string): FileSpec => ({
     mode: f.mode,
     owner: f.owner,
     restarts: f.restarts,
+    ...(f.reloads && f.reloads.length > 0 ? { reloads: f.reloads } : {}),
+    ...(f.check ? { check: [...f.check] } : {}),
     ...(f.containerOwner ? { containerOwner: f.containerOwner } : {}),
     ...(f.seed ? { seed: true } : {}),
     ...(f.keepOnDelete ? { keepOnDelete: true } : {}),

@@ -44,7 +44,7 @@ export const CONFIG_KEYS = {
     tastytradeClientId: { type: "string", secret: "optional", description: "TastyTrade OAuth client id." },
     tastytradeClientSecret: { type: "string", secret: "required", description: "TastyTrade OAuth client secret (secret)." },
     protect: { type: "boolean", secret: "never", description: "Protect data-holding resources (servers with data, volumes, bucket) from deletion; production sets true." },
-    ssh: { type: "object", secret: "never", description: "SSH access {allowFrom: CIDRs that may reach port 22, port}." },
+    ssh: { type: "object", secret: "never", description: "SSH access {allowFrom: CIDRs that may reach SSH, port: where sshd listens and the firewalls admit SSH (default 22; set when a host is set up, a change is refused)}." },
     registryAuth: { type: "object", secret: "required", description: "Private registry login {registry, username, password} (secret)." },
     postgresVersion: { type: "integer", secret: "never", description: "PostgreSQL major version (16 or 17)." },
     s3AccessKeyId: { type: "string", secret: "required", description: "Object storage access key for backups where the cloud cannot create keys by API (hetzner, existing)." },

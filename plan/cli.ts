@@ -31,6 +31,8 @@ interface PlanHost {
     roles: string[];
     size?: string;
     privateAddress: string;
+    /** The port sshd listens on and the firewalls open to ssh.allowFrom (`ssh.port`). */
+    sshPort: number;
     publicPorts: number[];
     services: { name: string; port?: number; exposure: string }[];
     files: PlanFile[];
@@ -143,6 +145,7 @@ export async function buildPlan(stackFile: string, stackName: string): Promise<P
             roles: [...h.groups],
             ...(h.size ? { size: h.size } : {}),
             privateAddress: topology.privateAddressesFixed ? h.privateAddress : "assigned by the cloud",
+            sshPort: config.ssh.port,
             publicPorts: [...h.publicPorts],
             services: h.services.map((s) => ({ name: s.name, ...(s.port !== undefined ? { port: s.port } : {}), exposure: describeExposure(s.exposure) })),
             files: hostFiles(config, topology, h).map((f) => ({ ...f, content: redact(f.content, secretValues) })),
@@ -167,7 +170,7 @@ export function formatPlan(plan: Plan, showFiles: boolean): string {
     for (const r of plan.resources) if (!urns.has(r.parent)) walk(r, 0);
     out.push("", `hosts (${plan.hosts.length}):`);
     for (const h of plan.hosts) {
-        out.push(`  ${h.name}${h.formerNames.length ? ` (was ${h.formerNames.join(", ")})` : ""}: ${h.roles.join("+")}${h.size ? `, ${h.size}` : ""}, private ${h.privateAddress}, public ports ${[22, ...h.publicPorts].join("/")}`);
+        out.push(`  ${h.name}${h.formerNames.length ? ` (was ${h.formerNames.join(", ")})` : ""}: ${h.roles.join("+")}${h.size ? `, ${h.size}` : ""}, private ${h.privateAddress}, ssh :${h.sshPort}${h.publicPorts.length > 0 ? `, public ports ${h.publicPorts.join("/")}` : ""}`);
         for (const s of h.services) out.push(`    service ${s.name}${s.port !== undefined ? ` :${s.port}` : ""} (${s.exposure})`);
         for (const f of h.files) {
             out.push(`    file ${f.path} ${f.mode} ${f.owner} ${f.bytes} B`);

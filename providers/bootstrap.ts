@@ -22,7 +22,7 @@
  *   operator out of a server we do not own. Say so, do not pretend.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CLOUD_INIT_WAIT, providerCodeChanged, sha256 } from "./common";
+import { CLOUD_INIT_WAIT, providerCodeChanged, sha256, sshPortChangeFailure } from "./common";
 import * as transport from "./ssh/transport";
 import type { SshTarget } from "./ssh/transport";
 
@@ -121,6 +121,8 @@ export const hostBootstrapProvider: pulumi.dynamic.ResourceProvider<HostBootstra
         if (!news.firstLogin?.privateKey?.includes("PRIVATE KEY")) failures.push({ property: "firstLogin.privateKey", reason: "must be an OpenSSH private key" });
         if (!/^[a-z_][a-z0-9_-]*$/.test(news.firstLogin?.user ?? "")) failures.push({ property: "firstLogin.user", reason: "must be a user name" });
         if (!news.script?.startsWith("#!/bin/bash")) failures.push({ property: "script", reason: "must be the rendered bootstrap script" });
+        const portChange = sshPortChangeFailure(_olds, news);
+        if (portChange) failures.push(portChange);
         return { inputs: news, failures };
     },
 

@@ -24,3 +24,23 @@ export function providerCodeChanged(olds: object, news: object): boolean {
  * recoverable errors); a host without cloud-init has nothing to wait for.
  */
 export const CLOUD_INIT_WAIT = "command -v cloud-init >/dev/null || exit 0; cloud-init status --wait >/dev/null; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ]";
+
+/**
+ * The `check` failure for a changed SSH port, or undefined. A host's SSH port is set when the host
+ * is set up: on a live host sshd, its nftables and the cloud firewall would move at different
+ * moments (and the program would connect to the new port before sshd listens there), so a change
+ * locks the deployment out. `check` runs at preview, before any resource changes.
+ */
+export function sshPortChangeFailure(olds: { target?: { name?: string; port?: number } } | undefined, news: { target?: { name?: string; port?: number } }): { property: string; reason: string } | undefined {
+    const before = olds?.target?.port;
+    const after = news.target?.port;
+    if (before === undefined || after === undefined || before === after) return undefined;
+    const key = "senex-infra:ssh.port";
+    return {
+        property: "target.port",
+        reason:
+            `\`${key}\` is ${after}, but ${news.target?.name ?? "this host"} was set up with SSH on port ${before}; the port of a live host is not changed ` +
+            `(sshd, its firewall and the cloud firewall would switch at different moments and lock the deployment out). ` +
+            `Fix: \`pulumi config set --path '${key}' ${before}\`${before === 22 ? ` (or \`pulumi config rm --path '${key}'\`)` : ""}.`,
+    };
+}

@@ -8,9 +8,10 @@
  *   delete-then-create, which on the same machine stops every unit, deletes every file and podman
  *   secret and re-seeds Redis. A new address, port, name or host key is an update that checks
  *   the host's files, secrets and images (read only) and writes just what it lacks.
- * - `create`/`update` (re)create changed podman secrets from stdin, write each changed file atomically (temp file in the same directory, owner
+ * - `create`/`update` first run the checks of changed files that name one (`nft -c`: a rejected
+ *   content fails the apply before anything is written), (re)create changed podman secrets from stdin, write each changed file atomically (temp file in the same directory, owner
  *   and mode set, then rename), remove files that left the spec, run `daemon-reload` when a unit
- *   changed, pull new images, and restart exactly the units whose inputs (files, secrets) changed in
+ *   changed, pull new images, reload the units that must never stop (the host firewall), and restart exactly the units whose inputs (files, secrets) changed in
  *   one systemd transaction, which orders them by their After= dependencies.
  *   A dropped connection leaves every file either old or new (rename is atomic), and state is only
  *   written after success, so the next run rewrites whatever is still stale.
@@ -30,7 +31,7 @@ import * as pulumi from "@pulumi/pulumi";
 // quoting; `ssh2` itself is serialized as `require("ssh2")`, resolved from the program's
 // node_modules by the provider host). A relative `require` inside the methods would not resolve
 // in the provider host, which loads the serialized code without a file of its own.
-import { CLOUD_INIT_WAIT, providerCodeChanged, sha256 } from "./common";
+import { CLOUD_INIT_WAIT, providerCodeChanged, sha256, sshPortChangeFailure } from "./common";
 import * as transport from "./ssh/transport";
 import type { SshSession, SshTarget } from "./ssh/transport";
 
@@ -42,6 +43,19 @@ export interface FileSpec {
     owner: string;
     /** Units to restart when this file changes (e.g. the service that reads it). */
     restarts?: string[];
+    /**
+     * Units to reload, never restart, when this file changes (`systemctl reload-or-restart`: an
+     * active unit is reloaded in place, an inactive one started): units whose stop would undo
+     * what they guard, like the host firewall.
+     */
+    reloads?: string[];
+    /**
+     * A check the new content must pass before anything of the apply is written: an argument
+     * vector run on the host (as the layer's user, with sudo for `system`) with the content on
+     * stdin, e.g. `nft -c -f /dev/stdin`. A failure fails the apply with the check's output and
+     * leaves every file as it was.
+     */
+    check?: string[];
     /**
      * `user` layer only: the uid/gid that must own the file inside senex's user namespace (the
      * service user of a rootless container, e.g. 999). A senex-owned 0600 file is root:root inside
@@ -144,6 +158,15 @@ export function unitsToRestart(spec: FileSets, changed: readonly string[], remov
     const all = { ...(removedFrom?.files ?? {}), ...(removedFrom?.secretFiles ?? {}), ...spec.files, ...spec.secretFiles };
     const units: string[] = [];
     for (const p of Object.keys(all)) if (changed.includes(p)) for (const u of all[p].restarts ?? []) if (!units.includes(u)) units.push(u);
+    return units;
+}
+
+/** Units to reload for the given changed paths (their `reloads`), minus those restarted anyway. */
+export function unitsToReload(spec: FileSets, changed: readonly string[]): string[] {
+    const all = { ...spec.files, ...spec.secretFiles };
+    const restarted = unitsToRestart(spec, changed);
+    const units: string[] = [];
+    for (const p of Object.keys(all)) if (changed.includes(p)) for (const u of all[p].reloads ?? []) if (!units.includes(u) && !restarted.includes(u)) units.push(u);
     return units;
 }
 
@@ -256,6 +279,17 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs, v
             pulls = news.images.filter((i) => plannedPulls.includes(i) || !seen.images.has(i));
             if (nothing(write, createSecrets, pulls)) return;
         }
+        // Checks first: a content its consumer rejects stops the apply before anything changed.
+        for (const path of write) {
+            const check = all[path].check;
+            if (!check || check.length === 0) continue;
+            try {
+                await s.run(check, { sudo, stdin: all[path].content });
+            } catch (e) {
+                if (!(e instanceof CommandError)) throw e;
+                throw new Error(`${news.target.name}: the new ${path} failed its check (\`${check.join(" ")}\`); nothing was written, the host keeps the old file.\n${e.message}`);
+            }
+        }
         const removedUnits = olds ? unitsToRestart({ files: {}, secretFiles: {} }, planned.remove, olds) : [];
         if (removedUnits.length > 0) await s.run([...systemctl, "stop", ...removedUnits], { sudo, okCodes: [0, 5] });
         // Secrets first: a unit that starts below finds every secret it names.
@@ -277,6 +311,16 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs, v
         const touchedUnits = [...write, ...planned.remove].some((p) => news.unitDirs.some((d) => p.startsWith(d)) || (olds?.unitDirs ?? []).some((d) => p.startsWith(d)));
         if (touchedUnits) await s.run([...systemctl, "daemon-reload"], { sudo });
         for (const image of pulls) await s.run(["podman", "pull", "--quiet", image], { timeoutMs: 1_200_000 });
+        const reload = unitsToReload(news, write);
+        if (reload.length > 0) {
+            try {
+                await s.run([...systemctl, "reload-or-restart", ...reload], { sudo, timeoutMs: 600_000 });
+            } catch (e) {
+                if (!(e instanceof CommandError)) throw e;
+                const status = await s.run([...systemctl, "status", "--no-pager", "--lines=15", ...reload], { sudo, okCodes: [0, 1, 3, 4] });
+                throw new Error(`${news.target.name}: reloading ${reload.join(" ")} failed.\n${status.stdout.slice(-6000)}`);
+            }
+        }
         const restart = unitsToRestart(news, write);
         for (const name of createSecrets) for (const u of news.podmanSecrets[name].restarts ?? []) if (!restart.includes(u)) restart.push(u);
         // One job transaction: systemd orders it by the units' After= (PostgreSQL before the app).
@@ -349,6 +393,8 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
             if (!p.startsWith("/") || p.includes("/../") || p.endsWith("/")) failures.push({ property: `files["${p}"]`, reason: "must be an absolute file path" });
             if (!/^0?[0-7]{3}$/.test(f.mode)) failures.push({ property: `files["${p}"].mode`, reason: `"${f.mode}" is not an octal mode like 0644` });
             if (!/^[a-z_][a-z0-9_-]*(:[a-z_][a-z0-9_-]*)?$/.test(f.owner)) failures.push({ property: `files["${p}"].owner`, reason: `"${f.owner}" is not user or user:group` });
+            if (f.check !== undefined && (!Array.isArray(f.check) || f.check.length === 0 || !f.check.every((a) => typeof a === "string")))
+                failures.push({ property: `files["${p}"].check`, reason: "must be a non-empty argument vector" });
             if (f.containerOwner && (news.layer !== "user" || !Number.isInteger(f.containerOwner.uid) || !Number.isInteger(f.containerOwner.gid)))
                 failures.push({ property: `files["${p}"].containerOwner`, reason: "needs integer uid and gid, and only applies to the user layer" });
         }
@@ -362,6 +408,8 @@ export const hostFilesProvider: pulumi.dynamic.ResourceProvider<HostFilesInputs,
         }
         if ((news.images ?? []).length > 0 && news.layer !== "user") failures.push({ property: "images", reason: "images are pulled by the user layer only" });
         if (!/^ssh-ed25519 /.test(news.target?.hostKey ?? "")) failures.push({ property: "target.hostKey", reason: "must be the host's pinned ssh-ed25519 key" });
+        const portChange = sshPortChangeFailure(_olds, news);
+        if (portChange) failures.push(portChange);
         return {
             inputs: { ...news, files: news.files ?? {}, secretFiles: news.secretFiles ?? {}, unitDirs: news.unitDirs ?? [], podmanSecrets: news.podmanSecrets ?? {}, directories: news.directories ?? {}, images: news.images ?? [], waitForCloudInit: news.waitForCloudInit ?? false },
             failures,

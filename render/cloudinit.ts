@@ -34,7 +34,7 @@ export interface BootstrapSpec {
   readonly senexSshKeys?: readonly string[];
   /** Pinned host key for cloud-init (`ssh_keys:`). Existing hosts keep theirs: the script ignores it. */
   readonly hostKey?: HostKeyPair;
-  /** Host firewall (render/nftables.ts). */
+  /** Host firewall (render/nftables.ts). Its `sshPort` is also the one port sshd listens on and fail2ban guards. */
   readonly firewall: FirewallSpec;
   /** Lowest port an unprivileged user may bind: 80 on hosts running rootless nginx. Unset: kernel default. */
   readonly unprivilegedPortStart?: number;
@@ -58,6 +58,12 @@ export interface BootstrapFile {
   readonly mode: string;
   /** `user:group`. */
   readonly owner: string;
+  /**
+   * A check the new content must pass (on stdin) before it replaces the file, as an argument
+   * vector; the script stops, the old file and its effect in place, when it fails. (Cloud-init
+   * writes files before packages exist: a first boot has no old state to keep.)
+   */
+  readonly check?: readonly string[];
   /** Write after users exist (cloud-init `defer: true`), for files owned by created users. */
   readonly defer: boolean;
 }
@@ -112,9 +118,20 @@ function validate(spec: BootstrapSpec): void {
   if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
+/**
+ * `nft -c` on the new ruleset from stdin: parsed and evaluated against the running kernel, nothing
+ * committed. The host layer runs it before it writes the file too (topology/hostFiles/firewall.ts).
+ */
+export const FIREWALL_CHECK = ["nft", "-c", "-f", "/dev/stdin"] as const;
+
 function firewallUnit(): string {
   // Our own unit instead of Debian's nftables.service: that one runs `nft flush ruleset` on stop
   // and loads /etc/nftables.conf (which flushes), both of which would wipe podman's tables.
+  // A changed ruleset is RELOADED, never restarted: a restart runs ExecStop (the host is open until
+  // ExecStart loads again, and stays open if that fails). The file replaces our table in one nft
+  // transaction (render/nftables.ts), so a reload swaps old for new with no moment in between, and
+  // a ruleset nft rejects leaves the old table in place and fails the reload (checked first, so the
+  // error is nft's own message about the file). ExecStop runs only on an explicit stop or shutdown.
   return renderUnitSections([
     {
       name: "Unit",
@@ -132,7 +149,7 @@ function firewallUnit(): string {
         ["Type", "oneshot"],
         ["RemainAfterExit", "yes"],
         ["ExecStart", `/usr/sbin/nft -f ${FIREWALL_SCRIPT}`],
-        ["ExecReload", `/usr/sbin/nft -f ${FIREWALL_SCRIPT}`],
+        ["ExecReload", [`/usr/sbin/nft -c -f ${FIREWALL_SCRIPT}`, `/usr/sbin/nft -f ${FIREWALL_SCRIPT}`]],
         ["ExecStop", "/usr/sbin/nft delete table inet senex"],
       ],
     },
@@ -143,12 +160,16 @@ function firewallUnit(): string {
 /** Every file the bootstrap writes, in order (shared by cloud-init and the script). */
 export function bootstrapFiles(spec: BootstrapSpec): BootstrapFile[] {
   const jail = spec.fail2ban ?? { maxRetry: 5, banSeconds: 3600 };
-  const root = (path: string, content: string, mode = "0644"): BootstrapFile => ({ path, content, mode, owner: "root:root", defer: false });
+  const sshPort = spec.firewall.sshPort;
+  const root = (path: string, content: string, mode = "0644", check?: readonly string[]): BootstrapFile => ({ path, content, mode, owner: "root:root", defer: false, ...(check ? { check } : {}) });
   const files: BootstrapFile[] = [
     root(
       "/etc/ssh/sshd_config.d/10-senex.conf",
       [
-        "# senex: keys only, no root, only the two deployment users.",
+        "# senex: keys only, no root, only the two deployment users, on the stack's ssh.port.",
+        // Debian's sshd_config includes this directory first; `Port` adds to any Port line the
+        // main file has (sshd listens on each), but the firewall opens this one only.
+        `Port ${sshPort}`,
         "PermitRootLogin no",
         "PasswordAuthentication no",
         "KbdInteractiveAuthentication no",
@@ -159,11 +180,11 @@ export function bootstrapFiles(spec: BootstrapSpec): BootstrapFile[] {
       ].join("\n"),
     ),
     root("/etc/sudoers.d/90-senex-admin", "# admin runs the system layers; senex has no sudo on purpose.\nadmin ALL=(ALL) NOPASSWD:ALL\n", "0440"),
-    root(FIREWALL_SCRIPT, renderNftables(spec.firewall), "0600"),
+    root(FIREWALL_SCRIPT, renderNftables(spec.firewall), "0600", FIREWALL_CHECK),
     root(`/etc/systemd/system/${FIREWALL_UNIT}`, firewallUnit()),
     root(
       "/etc/fail2ban/jail.d/senex.conf",
-      ["[DEFAULT]", "banaction = nftables-multiport", "banaction_allports = nftables-allports", "", "[sshd]", "enabled = true", "backend = systemd", `maxretry = ${jail.maxRetry}`, `bantime = ${jail.banSeconds}`, "findtime = 600", ""].join("\n"),
+      ["[DEFAULT]", "banaction = nftables-multiport", "banaction_allports = nftables-allports", "", "[sshd]", "enabled = true", "backend = systemd", `port = ${sshPort}`, `maxretry = ${jail.maxRetry}`, `bantime = ${jail.banSeconds}`, "findtime = 600", ""].join("\n"),
     ),
     root(
       "/etc/apt/apt.conf.d/20auto-upgrades",
@@ -362,6 +383,7 @@ export function renderBootstrapScript(spec: BootstrapSpec): string {
   }
   lines.push("");
   for (const file of bootstrapFiles(spec)) {
+    if (file.check) lines.push(`${shellCommand(file.check)} >/dev/null ${heredoc(file.content)}`);
     lines.push(`put_file ${file.mode} ${file.owner} ${shellWord(file.path)} ${heredoc(file.content)}`);
   }
   lines.push("", "# sshd must accept the new drop-in before it is reloaded (a broken config would lock us out).", "sshd -t", "");

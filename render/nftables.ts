@@ -7,8 +7,9 @@
 // packet dropped by ours is dropped, so default-drop still holds for every port we did not open.
 //
 // Rules:
-// - input: default drop; established/related, loopback, ICMP/ICMPv6 (rate limited), SSH from the
-//   configured CIDRs, 80/443 on public hosts, and each private port only from the listed peers.
+// - input: default drop; established/related, loopback, ICMP/ICMPv6 (rate limited), SSH (its
+//   configured port only) from the configured CIDRs, 80/443 on public hosts, and each private port
+//   only from the listed peers.
 // - output: the cloud metadata address (169.254.169.254) only for root: user-data carries the
 //   pinned host key, and every container user could otherwise read it.
 
@@ -24,8 +25,10 @@ export interface PrivatePortRule {
 
 /** One host's firewall. */
 export interface FirewallSpec {
-  /** CIDRs that may reach SSH (port 22). */
+  /** CIDRs that may reach SSH. */
   readonly sshAllowFrom: readonly string[];
+  /** The port sshd listens on (`senex-infra:ssh.port`): the only SSH port the firewall opens. */
+  readonly sshPort: number;
   /** Open 80/443 to everyone (hosts running nginx). */
   readonly publicHttp: boolean;
   /** Private ports with their allow-lists. */
@@ -63,9 +66,11 @@ function allowFrom(addresses: readonly string[], match: string, comment: string)
 export function renderNftables(spec: FirewallSpec): string {
   const problems: string[] = [];
   const seen = new Set<number>();
+  if (!Number.isInteger(spec.sshPort) || spec.sshPort < 1 || spec.sshPort > 65535) problems.push(`\`sshPort\`: ${spec.sshPort} is not a TCP port`);
+  else if ((spec.sshPort === 80 || spec.sshPort === 443) && spec.publicHttp) problems.push(`\`sshPort\`: ${spec.sshPort} is already the public web port`);
   for (const rule of spec.privatePorts) {
     if (!Number.isInteger(rule.port) || rule.port < 1 || rule.port > 65535) problems.push(`\`privatePorts\`: ${rule.port} is not a TCP port`);
-    if (rule.port === 22 || ((rule.port === 80 || rule.port === 443) && spec.publicHttp)) problems.push(`\`privatePorts\`: ${rule.port} is already a public/SSH port`);
+    if (rule.port === spec.sshPort || ((rule.port === 80 || rule.port === 443) && spec.publicHttp)) problems.push(`\`privatePorts\`: ${rule.port} is already a public/SSH port`);
     if (seen.has(rule.port)) problems.push(`\`privatePorts\`: port ${rule.port} listed twice`);
     if (!/^[A-Za-z0-9 _.-]+$/.test(rule.service)) problems.push(`\`privatePorts\`: service name ${JSON.stringify(rule.service)} has characters nft comments cannot hold`);
     seen.add(rule.port);
@@ -80,7 +85,7 @@ export function renderNftables(spec: FirewallSpec): string {
     "ip protocol icmp limit rate 20/second accept",
     // ICMPv6 neighbour discovery must pass or IPv6 breaks entirely.
     "meta l4proto ipv6-icmp accept",
-    ...allowFrom(spec.sshAllowFrom, "tcp dport 22", "ssh"),
+    ...allowFrom(spec.sshAllowFrom, `tcp dport ${spec.sshPort}`, "ssh"),
   ];
   if (spec.publicHttp) input.push('tcp dport { 80, 443 } accept comment "public http/https"');
   for (const rule of [...spec.privatePorts].sort((a, b) => a.port - b.port)) {

@@ -1,3 +1,5 @@
+import { PROJECT } from "../config/keys";
+import { ConfigError } from "../config/schema";
 import type { HostGroup, StackConfig } from "../config/types";
 import type { DnsRecordSpec, Exposure, LoadBalancerSpec, PlacedService, Topology, TopologyHost } from "./types";
 
@@ -207,6 +209,15 @@ export function buildTopology(config: StackConfig): Topology {
             publicPorts,
         };
     });
+
+    // sshd shares each host's ports with its services: a clash would open a service's port to
+    // ssh.allowFrom (or SSH to a service's peers), so it is a config error before anything renders.
+    const clashes = hosts.flatMap((h) => [
+        ...h.services.filter((s) => s.port === config.ssh.port).map((s) => `${s.name} on ${h.name}`),
+        ...(h.publicPorts.includes(config.ssh.port) && !h.services.some((s) => s.port === config.ssh.port) ? [`public web on ${h.name}`] : []),
+    ]);
+    if (clashes.length > 0)
+        throw new ConfigError([`${PROJECT}:ssh.port: ${config.ssh.port} is already the port of ${clashes.join(", ")}. Fix: choose another port, e.g. \`pulumi config set --path '${PROJECT}:ssh.port' 2222\`, or remove the key (22).`]);
 
     const entryHost = loadBalancer?.kind === "haproxy" ? loadBalancer.host : loadBalancer ? undefined : web[0];
     const dns: DnsRecordSpec[] = [

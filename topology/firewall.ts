@@ -4,7 +4,7 @@ import type { Topology, TopologyHost } from "./types";
 import { PORTS } from "./build";
 
 /**
- * The host firewall of one host: SSH from `ssh.allowFrom`, 80/443 where a service is public, and
+ * The host firewall of one host: SSH (`ssh.port`) from `ssh.allowFrom`, 80/443 where a service is public, and
  * every private port only from the peers the topology names. The cloud firewall does not filter the
  * private network (Hetzner's does not at all), so this is the rule that keeps a web host away from
  * Redis' replication port or a worker away from PostgreSQL.
@@ -24,6 +24,7 @@ export function hostFirewall(config: StackConfig, topology: Topology, host: Topo
     );
     return {
         sshAllowFrom: config.ssh.allowFrom,
+        sshPort: config.ssh.port,
         publicHttp: host.publicPorts.includes(PORTS.https),
         privatePorts,
         blockMetadata: true,

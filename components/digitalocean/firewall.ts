@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 export interface DigitalOceanFirewallArgs {
     sshAllowFrom: readonly string[];
+    /** The port sshd listens on (`ssh.port`); nothing else is opened for SSH. */
+    sshPort: number;
     vpcRange: string;
     /** All droplets (SSH, private range). */
     dropletIds: pulumi.Input<number>[];
@@ -29,7 +31,7 @@ export class DigitalOceanFirewall extends pulumi.ComponentResource {
             {
                 dropletIds: args.dropletIds,
                 inboundRules: [
-                    { protocol: "tcp", portRange: "22", sourceAddresses: [...args.sshAllowFrom] },
+                    { protocol: "tcp", portRange: String(args.sshPort), sourceAddresses: [...args.sshAllowFrom] },
                     { protocol: "icmp", sourceAddresses: EVERYWHERE },
                     { protocol: "tcp", portRange: "1-65535", sourceAddresses: [args.vpcRange] },
                 ],

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 export interface HetznerFirewallArgs {
     /** CIDRs that may reach SSH. */
     sshAllowFrom: readonly string[];
+    /** The port sshd listens on (`ssh.port`); nothing else is opened for SSH. */
+    sshPort: number;
     /** The private network range (documented in the rules; Hetzner does not filter it). */
     privateCidr: string;
     labels: Record<string, string>;
@@ -28,7 +30,7 @@ export class HetznerFirewall extends pulumi.ComponentResource {
             {
                 labels: args.labels,
                 rules: [
-                    { direction: "in", protocol: "tcp", port: "22", sourceIps: [...args.sshAllowFrom], description: "ssh from ssh.allowFrom" },
+                    { direction: "in", protocol: "tcp", port: String(args.sshPort), sourceIps: [...args.sshAllowFrom], description: "ssh (ssh.port) from ssh.allowFrom" },
                     { direction: "in", protocol: "icmp", sourceIps: EVERYWHERE, description: "ping, path MTU discovery" },
                     { direction: "in", protocol: "tcp", port: "any", sourceIps: [args.privateCidr], description: "private network (filtered per port by each host's nftables)" },
                 ],

@@ -64,13 +64,13 @@ describe.each(stackFiles.map((f) => [path.relative(root, f), f]))("%s under the 
             for (const rule of (r.inputs.rules as Array<{ port?: string; sourceIps: string[] }>) ?? []) {
                 const fromInternet = rule.sourceIps.some((s) => s === "0.0.0.0/0" || s === "::/0" || !s.startsWith("10."));
                 if (!fromInternet) continue;
-                expect(["22", "80", "443", undefined]).toContain(rule.port);
+                expect([String(config.ssh.port), "80", "443", undefined]).toContain(rule.port);
             }
         }
         for (const r of resources.filter((x) => x.type === "digitalocean:index/firewall:Firewall")) {
             for (const rule of (r.inputs.inboundRules as Array<{ portRange?: string; sourceAddresses?: string[] }>) ?? []) {
                 if (!rule.sourceAddresses?.some((s) => !s.startsWith("10."))) continue;
-                expect(["22", "80", "443", undefined]).toContain(rule.portRange);
+                expect([String(config.ssh.port), "80", "443", undefined]).toContain(rule.portRange);
             }
         }
         const topology = buildTopology(config);
@@ -138,6 +138,39 @@ describe("the heartbeat URL (it carries a token) is a secret end to end (#11.8)"
         const inputs = resources.map(plaintextInputs).join("\n");
         expect(inputs).toContain("url_file: /run/secrets/senex-alert-heartbeat-url");
         expect(inputs).toMatch(/Secret=senex-alert-heartbeat-url,type=mount/);
+    });
+});
+
+describe("ssh.port (#11.3): the cloud firewalls and every host layer use it, and nothing opens 22", () => {
+    const unwrap = (v: unknown): unknown => (v && typeof v === "object" && (v as Record<string, unknown>)["4dabf18193072939515e22adb298388d"] === SECRET_SIG ? (v as { value: unknown }).value : v);
+    it.each(["hetzner-phase2", "digitalocean-phase2", "existing-phase1"])("%s with ssh.port 2222", async (stack) => {
+        const raw = rawConfigFromStackFile(path.join(root, "examples", `Pulumi.${stack}.yaml`), standIn);
+        const values = { ...raw.values, "senex-infra:ssh": JSON.stringify({ port: 2222 }) };
+        const resources = (await runOffline({ values, secretKeys: raw.secretKeys }, "graph", "senex-infra", program)).resources;
+
+        type Rule = { port?: string; portRange?: string; sourceIps?: string[]; sourceAddresses?: string[] };
+        const rules: Rule[] = resources.flatMap((r) =>
+            r.type === "hcloud:index/firewall:Firewall" ? (r.inputs.rules as Rule[]) : r.type === "digitalocean:index/firewall:Firewall" ? (r.inputs.inboundRules as Rule[]) : [],
+        );
+        const port = (r: Rule) => r.port ?? r.portRange;
+        if (!stack.startsWith("existing")) {
+            // SSH from ssh.allowFrom (the default: everywhere) on 2222, and no rule for 22 at all
+            expect(rules.filter((r) => port(r) === "2222").map((r) => r.sourceIps ?? r.sourceAddresses)).toEqual([["0.0.0.0/0", "::/0"]]);
+            expect(rules.filter((r) => port(r) === "22")).toEqual([]);
+            // first boot: sshd, fail2ban and nftables from the user-data
+            const userData = resources.filter((r) => r.type === "hcloud:index/server:Server" || r.type === "digitalocean:index/droplet:Droplet").map((r) => String(unwrap(r.inputs.userData)));
+            expect(userData.length).toBeGreaterThan(0);
+            for (const u of userData) {
+                expect(u).toMatch(/^\s+Port 2222$/m);
+                expect(u).toMatch(/^\s+port = 2222$/m);
+                expect(u).toMatch(/tcp dport 2222 accept comment "ssh"/);
+                expect(u).not.toMatch(/dport 22 /);
+            }
+        }
+        // every SSH connection the program makes (bootstrap, system and user layers) goes to 2222
+        const layers = resources.filter((r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.inputs.target !== undefined);
+        expect(layers.length).toBeGreaterThan(0);
+        for (const r of layers) expect({ name: r.name, port: (unwrap(r.inputs.target) as { port: number }).port }).toEqual({ name: r.name, port: 2222 });
     });
 });
 

@@ -11,7 +11,8 @@ export interface ContainerOwner {
  * One file a host receives. Owner `root` files are written by the admin layer (sudo) and their
  * `restarts` are system units; every other file belongs to `senex` and its `restarts` are
  * `systemctl --user` units of senex. The provider writes atomically (temp + rename, owner and mode
- * first), then `daemon-reload`s and restarts, in order, the units named by the files that changed.
+ * first), then `daemon-reload`s, reloads the units named in `reloads` and restarts, in order, the
+ * units named in `restarts` of the files that changed.
  */
 export interface HostFile {
   /** Absolute path on the host; unique within a host. */
@@ -27,6 +28,10 @@ export interface HostFile {
   content: string;
   /** units to restart when this file changes, in dependency order */
   restarts: string[];
+  /** units to reload, never restart, when this file changes: units whose stop would open the host (the firewall) */
+  reloads?: string[];
+  /** a check the new content must pass (argv, content on stdin) before the layer writes anything */
+  check?: readonly string[];
   /** true for Sentinel/Redis seeds that the service rewrites: written once, never overwritten */
   seed?: boolean;
   /** Kept on the host (its units left running) when the deployment is destroyed: files the bootstrap also owns. */

@@ -200,18 +200,18 @@ export class TestHost implements HostAddressing {
     writeState(this);
   }
 
-  /** Waits until sshd on the host's address sends its banner; fails early if the host died. */
-  async waitForSsh(timeoutMs = 90_000): Promise<void> {
+  /** Waits until sshd on the host's address (`port`: a stack's ssh.port) sends its banner; fails early if the host died. */
+  async waitForSsh(timeoutMs = 90_000, port = 22): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`host ${this.name} exited while booting:\n${this.consoleTail()}`);
-      if (await sshBanner(this.address, 1000)) {
+      if (await sshBanner(this.address, 1000, port)) {
         if (!this.hostKeyPublic) this.hostKeyPublic = readHostKey(this.root);
         return;
       }
       await sleep(100);
     }
-    throw new Error(`host ${this.name} (${this.address}): no SSH banner within ${timeoutMs} ms:\n${this.consoleTail()}`);
+    throw new Error(`host ${this.name} (${this.address}): no SSH banner on port ${port} within ${timeoutMs} ms:\n${this.consoleTail()}`);
   }
 
   /** The host's PID 1 (systemd) as seen from this machine: the target for nsenter. */
@@ -876,9 +876,9 @@ function runProcess(file: string, args: string[], opts: { input?: string; timeou
 }
 
 /** Resolves true when something on address:22 sends an SSH banner within timeoutMs. */
-function sshBanner(address: string, timeoutMs: number): Promise<boolean> {
+function sshBanner(address: string, timeoutMs: number, port = 22): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: address, port: 22 });
+    const socket = net.connect({ host: address, port });
     let data = "";
     const finish = (ok: boolean) => {
       socket.destroy();

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { sha256 } from "../../../providers/common";
-import { FileSpec, HOST_FILES_SECRET_OUTPUTS, hostFilesProvider, HostFilesInputs, planChanges, planSecrets, unitsToRestart } from "../../../providers/hostFiles";
+import { hostBootstrapProvider, type HostBootstrapInputs } from "../../../providers/bootstrap";
+import { FileSpec, HOST_FILES_SECRET_OUTPUTS, hostFilesProvider, HostFilesInputs, planChanges, planSecrets, unitsToReload, unitsToRestart } from "../../../providers/hostFiles";
 
 const f = (content: string, restarts: string[] = []): FileSpec => ({ content, mode: "0644", owner: "root", restarts });
 const spec = (files: Record<string, FileSpec>, secretFiles: Record<string, FileSpec> = {}): HostFilesInputs => ({
@@ -32,6 +33,15 @@ describe("HostFiles diff logic (no SSH)", () => {
         expect(unitsToRestart(s, ["/env", "/pg.conf"])).toEqual(["postgres.service", "pgbouncer.service"]);
         expect(unitsToRestart(s, ["/nginx.conf"])).toEqual(["nginx.service"]);
         expect(unitsToRestart(s, [])).toEqual([]);
+    });
+
+    it("reloads (never restarts) the units of changed files that ask for a reload (#11.7: the firewall)", () => {
+        const s = spec({ "/fw.nft": { ...f("x"), reloads: ["senex-firewall.service"] }, "/env": f("y", ["app.service"]), "/both": { ...f("z", ["app.service"]), reloads: ["app.service"] } });
+        expect(unitsToReload(s, ["/fw.nft", "/env"])).toEqual(["senex-firewall.service"]);
+        expect(unitsToRestart(s, ["/fw.nft"])).toEqual([]);
+        // a unit restarted anyway is not reloaded as well
+        expect(unitsToReload(s, ["/both"])).toEqual([]);
+        expect(unitsToReload(s, [])).toEqual([]);
     });
 
     it("property: applying the plan to the old file set yields the new one", () => {
@@ -78,6 +88,32 @@ describe("HostFiles diff logic (no SSH)", () => {
             for (const leak of ["hunter2", sha256(secret), sha256("hunter2-podman")]) expect({ key, leaks: text.includes(leak) }).toEqual({ key, leaks: false });
         }
         expect(outs!.hashes).toEqual({ "/a": sha256("1") });
+    });
+
+    it("check refuses a changed SSH port on a live host, naming senex-infra:ssh.port and the fix (#11.3); a new host takes any port", async () => {
+        const a = spec({ "/a": f("1") });
+        const moved = { ...a, target: { ...a.target, port: 2222 } };
+        const failures = (await hostFilesProvider.check!(a, moved)).failures ?? [];
+        expect(failures.map((x) => x.property)).toEqual(["target.port"]);
+        expect(failures[0]!.reason).toMatch(/^`senex-infra:ssh\.port` is 2222, but h was set up with SSH on port 22; .*Fix: `pulumi config set --path 'senex-infra:ssh\.port' 22`/);
+        expect((await hostFilesProvider.check!({} as HostFilesInputs, moved)).failures).toEqual([]);
+        expect((await hostFilesProvider.check!(moved, moved)).failures).toEqual([]);
+        const boot: HostBootstrapInputs = {
+            target: { name: "h", host: "10.0.1.10", port: 22, hostKey: "ssh-ed25519 AAAA" },
+            firstLogin: { user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" },
+            adminLogin: { user: "admin", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" },
+            script: "#!/bin/bash\n",
+        };
+        const bootMoved = { ...boot, target: { ...boot.target, port: 2222 } };
+        expect((await hostBootstrapProvider.check!(boot, bootMoved)).failures?.map((x) => x.property)).toEqual(["target.port"]);
+        expect((await hostBootstrapProvider.check!({} as HostBootstrapInputs, bootMoved)).failures).toEqual([]);
+    });
+
+    it("check: a file's check must be an argument vector", async () => {
+        const a = spec({ "/fw.nft": { ...f("1"), check: [] } });
+        expect((await hostFilesProvider.check!(a, a)).failures?.map((x) => x.property)).toEqual(['files["/fw.nft"].check']);
+        const ok = spec({ "/fw.nft": { ...f("1"), check: ["nft", "-c", "-f", "/dev/stdin"] } });
+        expect((await hostFilesProvider.check!(ok, ok)).failures).toEqual([]);
     });
 
     it("check: container owners and podman secrets belong to the user layer", async () => {

@@ -50,6 +50,29 @@ describe("renderCloudInit", () => {
     expect(files.get("/etc/subgid")).toMatchObject({ content: "senex:100000:65536\n", defer: true });
   });
 
+  it("carries ssh.port to sshd, the firewall and fail2ban (#11.3: nothing left on 22)", () => {
+    const base = spec();
+    const on2222 = spec({ firewall: { ...base.firewall, sshPort: 2222 } });
+    for (const files of [new Map(bootstrapFiles(on2222).map((f) => [f.path, f.content])), new Map((parse(renderCloudInit(on2222)) as UserData).write_files.map((f) => [f.path, f.content]))]) {
+      expect(files.get("/etc/ssh/sshd_config.d/10-senex.conf")).toMatch(/^Port 2222$/m);
+      expect(files.get("/etc/ssh/sshd_config.d/10-senex.conf")).not.toMatch(/^Port 22$/m);
+      expect(files.get("/etc/fail2ban/jail.d/senex.conf")).toMatch(/\[sshd\][^[]*\nport = 2222\n/);
+      expect(files.get("/etc/senex/firewall.nft")).toMatch(/tcp dport 2222 accept comment "ssh"/);
+      expect(files.get("/etc/senex/firewall.nft")).not.toMatch(/dport 22 /);
+    }
+  });
+
+  it("the firewall unit reloads a changed ruleset (checked first) and never restarts it; the script checks the ruleset before replacing it (#11.7)", () => {
+    const unit = bootstrapFiles(spec()).find((f) => f.path === "/etc/systemd/system/senex-firewall.service")!.content;
+    expect(unit.match(/^ExecReload=.*$/gm)).toEqual(["ExecReload=/usr/sbin/nft -c -f /etc/senex/firewall.nft", "ExecReload=/usr/sbin/nft -f /etc/senex/firewall.nft"]);
+    const runcmd = (parse(renderCloudInit(spec())) as UserData).runcmd.map((c) => c.join(" "));
+    expect(runcmd.filter((c) => c.includes("senex-firewall")).filter((c) => /\b(restart|stop)\b/.test(c) && !c.includes("reload-or-restart"))).toEqual([]);
+    const script = renderBootstrapScript(spec());
+    const check = script.indexOf("nft -c -f /dev/stdin >/dev/null <<");
+    expect(check).toBeGreaterThan(0);
+    expect(check).toBeLessThan(script.indexOf("put_file 0600 root:root /etc/senex/firewall.nft"));
+  });
+
   it("enables linger, starts the firewall, and applies sysctls tolerating a read-only /proc/sys", () => {
     const runcmd = (parse(renderCloudInit(spec())) as UserData).runcmd;
     expect(runcmd).toContainEqual(["loginctl", "enable-linger", "senex"]);

@@ -4,6 +4,7 @@ import { defaultInput, deployment, firewallFor, type Phase } from "./phase-hosts
 
 const base: FirewallSpec = {
   sshAllowFrom: ["203.0.113.0/24", "2001:db8::/32"],
+  sshPort: 22,
   publicHttp: true,
   privatePorts: [
     { port: 5432, service: "postgres", from: ["10.0.1.10", "10.0.1.30"] },
@@ -34,6 +35,13 @@ describe("renderNftables", () => {
     expect(renderNftables({ ...base, publicHttp: false })).not.toMatch(/dport \{ 80, 443 \}/);
   });
 
+  it("opens SSH on the configured port only (#11.3: a host with sshd on 2222 stays reachable)", () => {
+    const text = renderNftables({ ...base, sshPort: 2222 });
+    expect(text).toContain('ip saddr { 203.0.113.0/24 } tcp dport 2222 accept comment "ssh"');
+    expect(text).toContain('ip6 saddr { 2001:db8::/32 } tcp dport 2222 accept comment "ssh"');
+    expect(text).not.toMatch(/dport 22 /);
+  });
+
   it("blocks the metadata address for every uid but root", () => {
     expect(renderNftables(base)).toContain('ip daddr 169.254.169.254 meta skuid != 0 reject comment "metadata: root only"');
     expect(renderNftables({ ...base, blockMetadata: false })).not.toContain("169.254.169.254");
@@ -49,6 +57,9 @@ describe("renderNftables", () => {
     [{ sshAllowFrom: ["any"] }, /not an IPv4\/IPv6 address/],
     [{ privatePorts: [{ port: 70000, service: "x", from: [] }] }, /not a TCP port/],
     [{ privatePorts: [{ port: 443, service: "x", from: [] }] }, /already a public\/SSH port/],
+    [{ sshPort: 2222, privatePorts: [{ port: 2222, service: "x", from: [] }] }, /2222 is already a public\/SSH port/],
+    [{ sshPort: 443 }, /`sshPort`: 443 is already the public web port/],
+    [{ sshPort: 0 }, /`sshPort`: 0 is not a TCP port/],
     [{ privatePorts: [{ port: 5432, service: "a", from: [] }, { port: 5432, service: "b", from: [] }] }, /listed twice/],
     [{ privatePorts: [{ port: 5432, service: 'x" accept', from: [] }] }, /comments cannot hold/],
   ])("rejects %j", (override, message) => {

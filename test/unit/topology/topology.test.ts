@@ -1,7 +1,8 @@
 import fc from "fast-check";
-import { parseStackConfig } from "../../../config/schema";
+import { ConfigError, parseStackConfig } from "../../../config/schema";
 import { rawConfigFromValues } from "../../../plan/stackFile";
 import { buildTopology, PORTS } from "../../../topology";
+import { bootstrapSpec } from "../../../topology/bootstrap";
 import { hostFirewall } from "../../../topology/firewall";
 import type { Topology } from "../../../topology/types";
 import { ADMIN_KEY as ADMIN } from "../config/minimalStack";
@@ -130,5 +131,42 @@ describe("topology properties", () => {
             }),
             { numRuns: 30 },
         );
+    });
+});
+
+describe("ssh.port (#11.3)", () => {
+    const configWith = (port: number | undefined, phase: 1 | 2 = 1) =>
+        parseStackConfig(
+            rawConfigFromValues({
+                "senex-infra:cloud": "hetzner",
+                "senex-infra:phase": phase,
+                "senex-infra:domain": "example.com",
+                "senex-infra:region": "fsn1",
+                "senex-infra:adminSshKeys": [ADMIN],
+                "senex-infra:acme": { email: "ops@example.com" },
+                "senex-infra:backups": { enabled: false },
+                ...(port !== undefined ? { "senex-infra:ssh": { port } } : {}),
+            }),
+            "senex-infra",
+            "t",
+        );
+
+    it("reaches every host's firewall and Day-0 spec (sshd, fail2ban read it from there)", () => {
+        const config = configWith(2222, 2);
+        const t = buildTopology(config);
+        for (const host of t.hosts) {
+            expect({ host: host.name, port: hostFirewall(config, t, host).sshPort }).toEqual({ host: host.name, port: 2222 });
+            expect(bootstrapSpec(config, t, host, { deployPublicKey: ADMIN }).firewall.sshPort).toBe(2222);
+        }
+        expect(hostFirewall(configWith(undefined), buildTopology(configWith(undefined)), buildTopology(configWith(undefined)).hosts[0]!).sshPort).toBe(22);
+    });
+
+    it.each([
+        [443, /senex-infra:ssh\.port: 443 is already the port of nginx on main\. Fix: choose another port/],
+        [80, /senex-infra:ssh\.port: 80 is already the port of public web on main\./],
+        [5432, /senex-infra:ssh\.port: 5432 is already the port of postgres on main\./],
+    ])("a port a service uses (%i) is a config error naming the key and the fix", (port, message) => {
+        expect(() => buildTopology(configWith(port))).toThrow(ConfigError);
+        expect(() => buildTopology(configWith(port))).toThrow(message);
     });
 });
