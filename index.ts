@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
 import { Deployment } from "./components/deployment";
+import { operatorKnownHostsPath, renderKnownHosts, renderSshConfig } from "./render/operatorSsh";
 import { buildTopology } from "./topology";
 
 const config = loadStackConfig();
@@ -16,6 +17,15 @@ export const nameservers = deployment.nameservers;
 export const hosts = Object.fromEntries(
     deployment.hosts.map((h) => [h.name, { groups: h.groups, publicIp: h.publicIp, privateIp: h.privateIp, hostKey: h.ssh.hostKey }]),
 );
+/**
+ * Every host with its pinned key, for OpenSSH: `pulumi stack output known_hosts > ~/.ssh/senex-infra-STACK.known_hosts`,
+ * then `ssh -F <(pulumi stack output ssh_config) db-1`. Public data only: not secrets.
+ */
+const operatorHosts = pulumi.all(
+    deployment.hosts.map((h) => pulumi.all([h.ssh.host, h.ssh.hostKey]).apply(([address, hostKey]) => ({ name: h.name, address, port: config.ssh.port, hostKey }))),
+);
+export const known_hosts = operatorHosts.apply(renderKnownHosts);
+export const ssh_config = operatorHosts.apply((hs) => renderSshConfig(hs, { knownHostsFile: operatorKnownHostsPath(pulumi.getStack()), stack: pulumi.getStack() }));
 export const deployPublicKey = deployment.secrets.deployKey.publicKey;
 /** Escrow this offline: every backup is encrypted with it, and it never rotates. */
 export const backupPassphrase = deployment.secrets.backupPassphrase;
