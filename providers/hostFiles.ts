@@ -311,30 +311,27 @@ async function apply(olds: HostFilesInputs | undefined, news: HostFilesInputs, v
         const touchedUnits = [...write, ...planned.remove].some((p) => news.unitDirs.some((d) => p.startsWith(d)) || (olds?.unitDirs ?? []).some((d) => p.startsWith(d)));
         if (touchedUnits) await s.run([...systemctl, "daemon-reload"], { sudo });
         for (const image of pulls) await s.run(["podman", "pull", "--quiet", image], { timeoutMs: 1_200_000 });
-        const reload = unitsToReload(news, write);
-        if (reload.length > 0) {
+        /**
+         * `systemctl VERB UNITS`; if it fails, the error names the units and carries their status
+         * (unit descriptions and journal lines are host text: a service writes its own log).
+         */
+        const unitsOrExplain = async (verb: "reload-or-restart" | "restart", units: string[], timeoutMs: number) => {
+            if (units.length === 0) return;
             try {
-                await s.run([...systemctl, "reload-or-restart", ...reload], { sudo, timeoutMs: 600_000 });
+                await s.run([...systemctl, verb, ...units], { sudo, timeoutMs });
             } catch (e) {
                 if (!(e instanceof CommandError)) throw e;
-                const status = await s.run([...systemctl, "status", "--no-pager", "--lines=15", ...reload], { sudo, okCodes: [0, 1, 3, 4] });
-                throw new Error(`${news.target.name}: reloading ${reload.join(" ")} failed.\n${status.stdout.slice(-6000)}`);
+                const failed = await s.run([...systemctl, "--failed", "--no-legend", "--plain", ...units], { sudo, okCodes: [0, 1, 3] });
+                const status = await s.run([...systemctl, "status", "--no-pager", "--lines=15", ...units], { sudo, okCodes: [0, 1, 3, 4] });
+                const doing = verb === "restart" ? "restarting" : "reloading";
+                throw new Error(`${news.target.name}: ${doing} ${units.join(" ")} failed.\nfailed units:\n${printable(failed.stdout)}\n${printable(status.stdout.slice(-6000))}`);
             }
-        }
+        };
+        await unitsOrExplain("reload-or-restart", unitsToReload(news, write), 600_000);
         const restart = unitsToRestart(news, write);
         for (const name of createSecrets) for (const u of news.podmanSecrets[name].restarts ?? []) if (!restart.includes(u)) restart.push(u);
         // One job transaction: systemd orders it by the units' After= (PostgreSQL before the app).
-        if (restart.length > 0) {
-            try {
-                await s.run([...systemctl, "restart", ...restart], { sudo, timeoutMs: 1_800_000 });
-            } catch (e) {
-                if (!(e instanceof CommandError)) throw e;
-                const failed = await s.run([...systemctl, "--failed", "--no-legend", "--plain", ...restart], { sudo, okCodes: [0, 1, 3] });
-                const status = await s.run([...systemctl, "status", "--no-pager", "--lines=15", ...restart], { sudo, okCodes: [0, 1, 3, 4] });
-                // Unit descriptions and journal lines are host text (a service writes its own log).
-                throw new Error(`${news.target.name}: restarting ${restart.join(" ")} failed.\nfailed units:\n${printable(failed.stdout)}\n${printable(status.stdout.slice(-6000))}`);
-            }
-        }
+        await unitsOrExplain("restart", restart, 1_800_000);
         if (plannedSecrets.remove.length > 0) await s.run(["podman", "secret", "rm", "--ignore", ...plannedSecrets.remove]);
     });
 }

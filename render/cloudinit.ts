@@ -90,8 +90,10 @@ const BASE_PACKAGES = [
   "sudo",
 ] as const;
 
-const FIREWALL_SCRIPT = "/etc/senex/firewall.nft";
-const FIREWALL_UNIT = "senex-firewall.service";
+/** The host firewall script; the system layer rewrites the same file, so Day-2 narrows the Day-0 rules in place. */
+export const FIREWALL_FILE = "/etc/senex/firewall.nft";
+/** Our unit that loads {@link FIREWALL_FILE}. */
+export const FIREWALL_UNIT = "senex-firewall.service";
 const SYSCTL_FILE = "/etc/sysctl.d/60-senex.conf";
 /** setpriv's options besides the ids: the user's own groups, no capabilities, no setuid gains. */
 const AS_USER_OPTIONS = ["--init-groups", "--no-new-privs"] as const;
@@ -148,8 +150,8 @@ function firewallUnit(): string {
       entries: [
         ["Type", "oneshot"],
         ["RemainAfterExit", "yes"],
-        ["ExecStart", `/usr/sbin/nft -f ${FIREWALL_SCRIPT}`],
-        ["ExecReload", [`/usr/sbin/nft -c -f ${FIREWALL_SCRIPT}`, `/usr/sbin/nft -f ${FIREWALL_SCRIPT}`]],
+        ["ExecStart", `/usr/sbin/nft -f ${FIREWALL_FILE}`],
+        ["ExecReload", [`/usr/sbin/nft -c -f ${FIREWALL_FILE}`, `/usr/sbin/nft -f ${FIREWALL_FILE}`]],
         ["ExecStop", "/usr/sbin/nft delete table inet senex"],
       ],
     },
@@ -180,7 +182,7 @@ export function bootstrapFiles(spec: BootstrapSpec): BootstrapFile[] {
       ].join("\n"),
     ),
     root("/etc/sudoers.d/90-senex-admin", "# admin runs the system layers; senex has no sudo on purpose.\nadmin ALL=(ALL) NOPASSWD:ALL\n", "0440"),
-    root(FIREWALL_SCRIPT, renderNftables(spec.firewall), "0600", FIREWALL_CHECK),
+    root(FIREWALL_FILE, renderNftables(spec.firewall), "0600", FIREWALL_CHECK),
     root(`/etc/systemd/system/${FIREWALL_UNIT}`, firewallUnit()),
     root(
       "/etc/fail2ban/jail.d/senex.conf",

@@ -21,10 +21,8 @@ export const BIN_DIR = `${SENEX_HOME}/.local/bin`;
 export const CONTAINER_CONFIG = "/etc/senex";
 /** Registry credentials podman reads for `.image` pulls (written only when the stack has `registryAuth`). */
 export const REGISTRY_AUTH_FILE = `${SENEX_HOME}/.config/containers/auth.json`;
-/** The host firewall script; the same path the bootstrap writes, so Day-2 narrows the Day-0 rules in place. */
-export const FIREWALL_FILE = "/etc/senex/firewall.nft";
-/** The system unit (from the bootstrap) that loads {@link FIREWALL_FILE}. */
-export const FIREWALL_UNIT = "senex-firewall.service";
+/** The host firewall script and its unit: the bootstrap's (render/cloudinit.ts), rewritten by the system layer. */
+export { FIREWALL_FILE, FIREWALL_UNIT } from "../../render/cloudinit";
 
 /**
  * The uid/gid of each image's service user, and the app's shared volumes: facts of the images and
